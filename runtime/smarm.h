@@ -1,0 +1,147 @@
+/* smarm.h — the one public header of smarm, a green-thread actor runtime for C
+ * on x86-64 Linux.
+ *
+ * Conventions, everywhere in this header:
+ *   - functions that can fail return int: >= 0 on success, -EXXX on failure;
+ *     they never touch errno (a switch between the failing call and the read
+ *     of errno could let another actor overwrite it);
+ *   - times are nanoseconds (int64_t) on CLOCK_MONOTONIC; a timeout is
+ *     relative, SMARM_FOREVER waits without limit, 0 polls;
+ *   - "May switch" means the call can park the calling actor and resume it on
+ *     another carrier thread.
+ *
+ * Thread-local storage in link mode: actors run on the carrier threads' TLS.
+ * The runtime saves and restores errno at every switch, but GCC caches the
+ * address of errno and of __thread variables across calls, so an actor that
+ * reads errno or a __thread variable after a call that may switch can read
+ * the TLS of the carrier it ran on before.  Read errno right after the call
+ * that set it, before anything that may switch, and keep per-actor state in
+ * locals or in memory the actor owns.
+ */
+#ifndef SMARM_H
+#define SMARM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SMARM_API __attribute__((visibility("default")))
+
+/* ---- time ------------------------------------------------------------ */
+
+#define SMARM_FOREVER ((int64_t)-1)
+#define SMARM_USEC(n) ((int64_t)(n) * 1000)
+#define SMARM_MSEC(n) ((int64_t)(n) * 1000000)
+#define SMARM_SEC(n) ((int64_t)(n) * 1000000000)
+
+/* Now on CLOCK_MONOTONIC, in ns.  Never switches. */
+SMARM_API int64_t smarm_now(void);
+
+/* ---- actors ------------------------------------------------------------ */
+
+/* A pid names one actor for its whole life and never another: it is an
+ * (index, generation) pair, and the generation changes each time a slot is
+ * reused, so a call given a pid whose actor is gone fails with -ESRCH.
+ * 0 is never a valid pid.  Printed as "index.generation" (smarm_pid_format). */
+typedef uint64_t smarm_pid_t;
+
+typedef void *(*smarm_fn)(void *arg);
+
+enum {
+	SMARM_SPAWN_DETACHED = 1u << 0, /* nobody will join: the slot is freed at exit */
+};
+
+/* Options for smarm_spawn; a NULL pointer or zeroed fields mean defaults. */
+struct smarm_spawn_opts {
+	size_t stack_size; /* usable bytes; 0: the runtime default (SMARM_STACK_SIZE) */
+	const char *name;  /* copied, at most 15 bytes kept; shown in reports */
+	unsigned flags;    /* SMARM_SPAWN_* */
+};
+
+/* Start an actor running fn(arg) and store its pid in *pid (may be NULL).
+ * The actor's return value is its exit value, collected by smarm_join.
+ * Callable from an actor, from the thread that called smarm_run, or from any
+ * thread while the runtime runs.
+ * -EAGAIN: no stack could be mapped (vm.max_map_count) or too many actors;
+ * -EINVAL: fn is NULL or stack_size is absurd; -ENOMEM.
+ * Never switches. */
+SMARM_API int smarm_spawn(smarm_pid_t *pid, smarm_fn fn, void *arg,
+                          const struct smarm_spawn_opts *opts);
+
+/* Wait for the actor to end and collect its exit value into *value (may be
+ * NULL).  -ESRCH: stale or invalid pid (already joined, or never was);
+ * -EDEADLK: pid is the caller; -EINVAL: detached, or already being joined;
+ * -EPERM: not called from an actor.
+ * May switch. */
+SMARM_API int smarm_join(smarm_pid_t pid, void **value);
+
+/* As smarm_join, giving up with -ETIMEDOUT after timeout ns. May switch. */
+SMARM_API int smarm_join_timeout(smarm_pid_t pid, void **value, int64_t timeout);
+
+/* Nobody will join this actor; its slot is freed when it ends (at once if it
+ * has already ended).  -ESRCH, -EINVAL (already detached or being joined). */
+SMARM_API int smarm_detach(smarm_pid_t pid);
+
+/* The calling actor's pid, or 0 outside any actor.  Never switches. */
+SMARM_API smarm_pid_t smarm_self(void);
+
+/* Let other runnable actors run.  May switch. */
+SMARM_API void smarm_yield(void);
+
+/* End the calling actor with exit value `value`, as if its function had
+ * returned it.  Aborts if called outside an actor. */
+SMARM_API __attribute__((noreturn)) void smarm_exit(void *value);
+
+/* Sleep at least `ns` nanoseconds.  -EPERM outside an actor. May switch. */
+SMARM_API int smarm_sleep(int64_t ns);
+
+/* Copy the actor's name (possibly "") into buf.  -ESRCH, -EINVAL. */
+SMARM_API int smarm_name(smarm_pid_t pid, char *buf, size_t len);
+
+/* Write "index.generation" into buf (>= 24 bytes); returns buf. */
+SMARM_API char *smarm_pid_format(smarm_pid_t pid, char *buf, size_t len);
+
+/* ---- the runtime -------------------------------------------------------- */
+
+/* Configuration for smarm_run; zeroed fields take the environment's value
+ * (SMARM_THREADS, SMARM_STACK_SIZE) or the built-in default. */
+struct smarm_config {
+	int carriers;      /* carrier OS threads; default: online CPUs */
+	size_t stack_size; /* default actor stack, usable bytes; default 64 KiB */
+};
+
+/* Start the runtime on the calling thread (which becomes carrier 0), run
+ * root(arg) as the first actor, and return once every actor has ended, with
+ * the root's exit value in *result (may be NULL).  -EBUSY if the runtime is
+ * already running, -EINVAL for bad configuration, -EAGAIN/-ENOMEM when
+ * carriers or the root's stack cannot be created. */
+SMARM_API int smarm_run(smarm_fn root, void *arg, const struct smarm_config *cfg,
+                        void **result);
+
+/* A program that defines smarm_main and links -lsmarm gets main() from the
+ * library: smarm_main runs as the root actor and its return value is the
+ * process's exit status (other actors end with the process, as threads end
+ * when main returns). */
+int smarm_main(int argc, char **argv);
+
+/* ---- channels (chan.c) ------------------------------------------------- */
+
+/* ---- mailboxes (mailbox.c) ---------------------------------------------- */
+
+/* ---- locks (mutex.c, cond.c, rwlock.c, sem.c, barrier.c, once.c) ------- */
+
+/* ---- I/O (io.c, pool.c) ------------------------------------------------- */
+
+/* ---- preemption (preempt.c) -------------------------------------------- */
+
+/* ---- failure and supervision (panic.c, supervisor.c) ------------------- */
+
+/* ---- seeing inside (dump.c, stats.c) ----------------------------------- */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
