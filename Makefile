@@ -16,7 +16,7 @@ SAN     ?=
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Werror -Wshadow
-BASE     = -std=gnu11 -fno-omit-frame-pointer -pthread $(WARN) -MMD -MP
+BASE     = -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer -pthread $(WARN) -MMD -MP
 ifneq ($(SAN),)
 BUILD   := $(BUILD)-san
 BASE    += -fsanitize=$(SAN) -fno-sanitize-recover=all

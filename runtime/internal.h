@@ -116,7 +116,8 @@ void smarm__stack_free(struct smarm__actor *a);
 /* Bytes of guard below every stack (no access; overflow faults land here). */
 size_t smarm__stack_guard_size(void);
 void smarm__stack_stats(size_t *created, size_t *pooled);
-void smarm__stack_fini(void);
+struct smarm__carrier;
+void smarm__stack_drain(struct smarm__carrier *c);
 
 /* ---- actor.c ---- */
 enum smarm__state {
@@ -150,11 +151,10 @@ struct smarm__actor {
 	void *wait_obj;                 /* [s] the object it parks on */
 	int64_t wait_since;             /* [s] when the current park began (0: unknown) */
 	char name[16];                  /* [spawn] */
-	void *mbox;                     /* mailbox.c: created on first use */
-#ifdef __SANITIZE_ADDRESS__
+	void *mbox;                     /* [s] mailbox.c: created on first use */
 	void *asan_fake_stack;          /* [c] ASan's fake-stack handle while out */
-#endif
 };
+__attribute__((weak)) void smarm__mbox_free(struct smarm__actor *a);
 
 /* Used by the shim: start an actor with a prepared record. */
 int smarm__spawn(smarm_pid_t *pid, smarm_fn fn, void *arg,
@@ -177,7 +177,8 @@ void smarm__pid_exit(struct smarm__actor *a, void *value);
 int smarm__pid_join(smarm_pid_t pid, void **value, int64_t deadline);
 int smarm__pid_detach(smarm_pid_t pid);
 size_t smarm__pid_used(void);
-void smarm__pid_fini(void);
+/* Copy a live actor's name. -ESRCH otherwise. */
+int smarm__pid_name(smarm_pid_t pid, char *buf, size_t len);
 
 /* ---- sched.c ---- */
 /* A carrier's run queue: a ring only its owner pushes to; the owner and
@@ -201,6 +202,8 @@ struct smarm__carrier {
 	void *altstack;                    /* fault.c: sigaltstack memory */
 	size_t altstack_size;
 	unsigned long thread;              /* pthread_t; 0 for carrier 0 */
+	bool spinning;                     /* counted in rt.nspinning */
+	bool is_poller;                    /* [idle_lock] sleeping in epoll */
 	/* Shared fields. */
 	_Alignas(SMARM_CACHELINE) struct smarm__actor *_Atomic runnext;
 	_Atomic uint32_t head;             /* owner and stealers CAS it */
@@ -262,12 +265,14 @@ void smarm__yield(void);
 __attribute__((noreturn)) void smarm__sched_exit(struct smarm__actor *self);
 /* Wake an idle carrier if there is work it could take. */
 void smarm__wakep(void);
+/* First thing a new actor does on its own stack. */
+void smarm__sched_started(struct smarm__actor *self);
 /* A timer with an earlier deadline than the poller's was added. */
 void smarm__timer_poke(int64_t when);
 
 int smarm__sched_init(const struct smarm_config *cfg);
 /* Run carrier 0's loop on the calling thread until the runtime stops. */
-void smarm__sched_run(void);
+int smarm__sched_run(void);
 void smarm__sched_fini(void);
 /* io.c hooks: events from the epoll set owned by sched.c. */
 void smarm__io_ready(void *ptr, uint32_t events);

@@ -109,8 +109,9 @@ SMARM_API char *smarm_pid_format(smarm_pid_t pid, char *buf, size_t len);
 /* Configuration for smarm_run; zeroed fields take the environment's value
  * (SMARM_THREADS, SMARM_STACK_SIZE) or the built-in default. */
 struct smarm_config {
-	int carriers;      /* carrier OS threads; default: online CPUs */
-	size_t stack_size; /* default actor stack, usable bytes; default 64 KiB */
+	int carriers;           /* carrier OS threads; default: online CPUs */
+	size_t stack_size;      /* default actor stack, usable bytes; default 64 KiB */
+	size_t root_stack_size; /* the root actor's stack; default: stack_size */
 };
 
 /* Start the runtime on the calling thread (which becomes carrier 0), run
@@ -128,6 +129,90 @@ SMARM_API int smarm_run(smarm_fn root, void *arg, const struct smarm_config *cfg
 int smarm_main(int argc, char **argv);
 
 /* ---- channels (chan.c) ------------------------------------------------- */
+
+/* A channel carries fixed-size elements, copied by value, FIFO.  To move a
+ * large object, send a pointer to it (elem_size = sizeof(void *)): that is a
+ * zero-copy transfer of ownership, and the receiver frees it.  Elements
+ * still queued when the channel is freed are dropped without a look (drain
+ * a channel of pointers first).
+ *
+ * capacity:
+ *   SMARM_CHAN_UNBOUNDED (0)   send never waits (the queue grows; -ENOMEM
+ *                              when it cannot); recv waits for an element.
+ *                              Any number of senders and receivers; the
+ *                              common use is many senders, one receiver.
+ *   1 .. SMARM_CHAN_MAX        bounded: send waits while `capacity` elements
+ *                              are queued (back-pressure).
+ *   SMARM_CHAN_RENDEZVOUS      no buffer: a send completes only when a
+ *                              receiver takes the element from it.
+ *
+ * Every channel is safe to use from any number of actors on any carriers and
+ * from threads the runtime does not manage (plain pthreads).  From such a
+ * thread a call that must wait (send on a full bounded channel, recv on an
+ * empty one) blocks that OS thread on a futex; it never parks anything.
+ *
+ * Timeouts are relative ns: SMARM_FOREVER waits without limit, 0 never waits
+ * (-ETIMEDOUT when the call would have to), > 0 waits at most that long.  On
+ * any error nothing was sent and nothing was written into the receive buffer.
+ */
+typedef struct smarm_chan smarm_chan_t;
+
+#define SMARM_CHAN_UNBOUNDED ((size_t)0)
+#define SMARM_CHAN_RENDEZVOUS ((size_t)-1)
+#define SMARM_CHAN_MAX ((size_t)1 << 32)      /* largest bounded capacity */
+#define SMARM_CHAN_ELEM_MAX ((size_t)1 << 20) /* largest element, bytes */
+
+/* Create a channel in *ch.  -EINVAL: ch NULL, elem_size 0 or above
+ * SMARM_CHAN_ELEM_MAX, capacity above SMARM_CHAN_MAX (and not RENDEZVOUS);
+ * -ENOMEM.  Never switches. */
+SMARM_API int smarm_chan_new(smarm_chan_t **ch, size_t elem_size, size_t capacity);
+
+/* Free a channel and whatever it still holds.  Nobody may be using it or
+ * waiting on it (that aborts).  NULL is ignored.  Never switches. */
+SMARM_API void smarm_chan_free(smarm_chan_t *ch);
+
+/* Close: later sends fail with -EPIPE, receivers take what is queued and then
+ * get -EPIPE; every parked sender and receiver wakes with -EPIPE (a parked
+ * sender's element is not sent).  -EPIPE if it was already closed, -EINVAL
+ * for NULL.  Never switches. */
+SMARM_API int smarm_chan_close(smarm_chan_t *ch);
+
+/* Copy elem_size bytes from elem into the channel.  0; -EPIPE closed;
+ * -ETIMEDOUT; -ENOMEM (unbounded); -EINVAL NULL arguments; other negative
+ * values if the wait was broken by the runtime (e.g. the actor is being
+ * stopped).  May switch. */
+SMARM_API int smarm_chan_send(smarm_chan_t *ch, const void *elem, int64_t timeout);
+
+/* Take the oldest element into elem (elem_size bytes).  0; -EPIPE closed and
+ * empty; -ETIMEDOUT; -EINVAL.  May switch. */
+SMARM_API int smarm_chan_recv(smarm_chan_t *ch, void *elem, int64_t timeout);
+
+/* As send / recv with timeout 0, but -EAGAIN instead of -ETIMEDOUT.
+ * Never switch; callable from anywhere, signal handlers excepted. */
+SMARM_API int smarm_chan_try_send(smarm_chan_t *ch, const void *elem);
+SMARM_API int smarm_chan_try_recv(smarm_chan_t *ch, void *elem);
+
+/* Elements queued now (a racy snapshot); 0 for NULL.  Never switches. */
+SMARM_API size_t smarm_chan_len(smarm_chan_t *ch);
+
+/* One case of smarm_chan_select. */
+enum { SMARM_CHAN_RECV = 0, SMARM_CHAN_SEND = 1 };
+struct smarm_chan_op {
+	smarm_chan_t *ch; /* NULL: this case is never ready (disabled) */
+	void *buf;        /* RECV: where the element goes; SEND: the element */
+	int dir;          /* SMARM_CHAN_RECV or SMARM_CHAN_SEND */
+	int result;       /* out, for the case that fired: 0, or -EPIPE (closed) */
+};
+#define SMARM_CHAN_SELECT_MAX 64
+
+/* Wait until one of the n cases can proceed, perform exactly that one, and
+ * return its index (its .result says 0 or -EPIPE: a closed channel counts as
+ * ready).  When several are ready, the choice is uniformly random.  The same
+ * channel may appear in several cases; cases may share a buffer.
+ * -ETIMEDOUT; -EINVAL (ops NULL, n above SMARM_CHAN_SELECT_MAX, a bad dir or
+ * a NULL buf on an enabled case); -EDEADLK when no case is enabled and the
+ * timeout is SMARM_FOREVER.  May switch. */
+SMARM_API int smarm_chan_select(struct smarm_chan_op *ops, size_t n, int64_t timeout);
 
 /* ---- mailboxes (mailbox.c) ---------------------------------------------- */
 

@@ -1,0 +1,62 @@
+/* lock.c — the runtime's own short critical sections, and futex helpers.
+ *
+ * smarm__lock_t guards a few dozen instructions (a queue splice, a slot
+ * update) and is never held across a context switch, so contention is rare
+ * and short: spin a little, then sleep on the word (Drepper's three-state
+ * mutex: 0 free, 1 locked, 2 locked and someone may sleep).
+ */
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SPINS 100
+
+int smarm__futex_wait(_Atomic uint32_t *w, uint32_t expect, int64_t timeout)
+{
+	struct timespec ts, *tp = NULL;
+
+	if (timeout >= 0) {
+		ts.tv_sec = timeout / 1000000000;
+		ts.tv_nsec = timeout % 1000000000;
+		tp = &ts;
+	}
+	if (syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, expect, tp, NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+void smarm__futex_wake(_Atomic uint32_t *w, int n)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+void smarm__lock_slow(smarm__lock_t *l)
+{
+	for (int i = 0; i < SPINS; i++) {
+		uint32_t z = 0;
+		if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_weak_explicit(&l->v, &z, 1,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return;
+		__builtin_ia32_pause();
+	}
+	/* From here on we may sleep, so the word must say so (2): whoever
+	 * unlocks then knows to wake us. */
+	while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire) != 0) {
+		int e = errno;
+		smarm__futex_wait(&l->v, 2, -1);
+		errno = e;
+	}
+}
+
+void smarm__unlock_slow(smarm__lock_t *l)
+{
+	int e = errno;
+	smarm__futex_wake(&l->v, 1);
+	errno = e;
+}

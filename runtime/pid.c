@@ -1,0 +1,258 @@
+/* pid.c — the slot table: pids as (index, generation) pairs.
+ *
+ * A pid is ((uint64_t)generation << 32) | (index + 1), so 0 is never valid.
+ * A slot belongs to one actor from spawn until its exit value has been
+ * collected (join) or given up (detach); then the generation is bumped and
+ * the index goes back on the free list, so every pid the old actor ever had
+ * now fails the generation check with -ESRCH — including pids a caller kept
+ * after the slot was reused.  (A 32-bit generation wraps after 2^32 reuses
+ * of one slot; we accept that.)
+ *
+ * Slots live in chunks that never move, so a lookup needs no table lock:
+ * chunk pointers are published with release stores and only ever appended.
+ * Each slot has its own lock; holding it pins the actor, since exit takes
+ * the same lock to publish the exit value (smarm__pid_lock).
+ *
+ * Slot states (under the slot lock):
+ *   LIVE                actor running; s->actor valid
+ *   LIVE|JOINING        ... and s->joiner parked on it
+ *   EXITED              actor ended, value kept for a joiner
+ *   LIVE|DETACHED       nobody will join; slot freed at exit
+ * Lock order: a slot lock, then anything the wake path takes (run queues).
+ * free_lock is a leaf.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+#define CHUNK_BITS 12
+#define CHUNK (1u << CHUNK_BITS)
+#define MAX_CHUNKS 256 /* 1,048,576 slots: actors alive at once */
+
+enum { LIVE = 1, EXITED = 2, DETACHED = 4, JOINING = 8 };
+
+struct smarm__slot {
+	smarm__lock_t lock;
+	uint32_t gen;                 /* [lock] bumped when the slot is freed */
+	uint32_t flags;               /* [lock] LIVE/EXITED/DETACHED/JOINING */
+	uint32_t next_free;           /* [free_lock] free-list link (index + 1) */
+	struct smarm__actor *actor;   /* [lock] while LIVE */
+	struct smarm__actor *joiner;  /* [lock] while JOINING */
+	void *value;                  /* [lock] exit value once EXITED */
+};
+
+static struct smarm__slot *_Atomic chunks[MAX_CHUNKS];
+static smarm__lock_t free_lock = SMARM__LOCK_INIT;
+static uint32_t free_head;         /* index + 1, 0 = empty */
+static uint32_t nslots;            /* slots ever made, under free_lock */
+static _Atomic size_t used;
+
+static inline uint32_t pid_index(smarm_pid_t pid)
+{
+	return (uint32_t)pid - 1;
+}
+
+static inline uint32_t pid_gen(smarm_pid_t pid)
+{
+	return (uint32_t)(pid >> 32);
+}
+
+static struct smarm__slot *slot_at(uint32_t i)
+{
+	struct smarm__slot *c;
+
+	if (i >= (uint32_t)MAX_CHUNKS * CHUNK)
+		return NULL;
+	c = atomic_load_explicit(&chunks[i >> CHUNK_BITS], memory_order_acquire);
+	return c ? &c[i & (CHUNK - 1)] : NULL;
+}
+
+/* Lock the slot a pid names if its generation still matches. */
+static struct smarm__slot *lookup(smarm_pid_t pid)
+{
+	struct smarm__slot *s;
+
+	if (pid == 0 || (uint32_t)pid == 0)
+		return NULL;
+	if (!(s = slot_at(pid_index(pid))))
+		return NULL;
+	smarm__lock(&s->lock);
+	if (s->gen != pid_gen(pid) || !(s->flags & (LIVE | EXITED))) {
+		smarm__unlock(&s->lock);
+		return NULL;
+	}
+	return s;
+}
+
+static void slot_free(struct smarm__slot *s, uint32_t index)
+{
+	s->flags = 0;
+	s->actor = s->joiner = NULL;
+	s->value = NULL;
+	s->gen = s->gen + 1 ? s->gen + 1 : 1;
+	smarm__lock(&free_lock);
+	s->next_free = free_head;
+	free_head = index + 1;
+	smarm__unlock(&free_lock);
+	atomic_fetch_sub_explicit(&used, 1, memory_order_relaxed);
+}
+
+int smarm__pid_new(struct smarm__actor *a, bool detached)
+{
+	struct smarm__slot *s;
+	uint32_t i;
+
+	smarm__lock(&free_lock);
+	if (free_head) {
+		i = free_head - 1;
+		s = slot_at(i);
+		free_head = s->next_free;
+	} else {
+		if (nslots == (uint32_t)MAX_CHUNKS * CHUNK) {
+			smarm__unlock(&free_lock);
+			return -EAGAIN;
+		}
+		i = nslots;
+		if (!(s = slot_at(i))) {
+			struct smarm__slot *c = calloc(CHUNK, sizeof *c);
+			if (!c) {
+				smarm__unlock(&free_lock);
+				return -ENOMEM;
+			}
+			for (uint32_t k = 0; k < CHUNK; k++)
+				c[k].gen = 1;
+			atomic_store_explicit(&chunks[i >> CHUNK_BITS], c,
+					      memory_order_release);
+			s = &c[0];
+		}
+		nslots++;
+	}
+	smarm__unlock(&free_lock);
+	atomic_fetch_add_explicit(&used, 1, memory_order_relaxed);
+
+	smarm__lock(&s->lock);
+	s->flags = LIVE | (detached ? DETACHED : 0);
+	s->actor = a;
+	a->pid = ((uint64_t)s->gen << 32) | (i + 1);
+	smarm__unlock(&s->lock);
+	return 0;
+}
+
+struct smarm__actor *smarm__pid_lock(smarm_pid_t pid, struct smarm__slot **slot)
+{
+	struct smarm__slot *s = lookup(pid);
+
+	if (!s)
+		return NULL;
+	if (!(s->flags & LIVE)) {
+		smarm__unlock(&s->lock);
+		return NULL;
+	}
+	*slot = s;
+	return s->actor;
+}
+
+void smarm__pid_unlock(struct smarm__slot *slot)
+{
+	smarm__unlock(&slot->lock);
+}
+
+void smarm__pid_exit(struct smarm__actor *a, void *value)
+{
+	struct smarm__slot *s = slot_at(pid_index(a->pid));
+
+	smarm__lock(&s->lock);
+	smarm_assert(s->gen == pid_gen(a->pid) && (s->flags & LIVE));
+	s->actor = NULL;
+	if (s->flags & DETACHED) {
+		slot_free(s, pid_index(a->pid));
+		smarm__unlock(&s->lock);
+		return;
+	}
+	s->flags = (s->flags & ~LIVE) | EXITED;
+	s->value = value;
+	if (s->flags & JOINING)
+		smarm__wake(s->joiner, 0);
+	smarm__unlock(&s->lock);
+}
+
+int smarm__pid_join(smarm_pid_t pid, void **value, int64_t deadline)
+{
+	struct smarm__actor *self = smarm__self();
+	struct smarm__slot *s;
+
+	if (!self)
+		return -EPERM;
+	if (pid == self->pid)
+		return -EDEADLK;
+	if (!(s = lookup(pid)))
+		return -ESRCH;
+	if (s->flags & (DETACHED | JOINING)) {
+		smarm__unlock(&s->lock);
+		return -EINVAL;
+	}
+	if (!(s->flags & EXITED)) {
+		if (deadline == 0) {
+			smarm__unlock(&s->lock);
+			return -ETIMEDOUT;
+		}
+		s->flags |= JOINING;
+		s->joiner = self;
+		smarm__wait_prepare(self, "join", s);
+		smarm__unlock(&s->lock);
+		smarm__park(deadline);
+		/* JOINING keeps everyone else off the slot, so it still has our
+		 * generation: whether we were woken or timed out, the slot's
+		 * state decides. */
+		smarm__lock(&s->lock);
+		s->flags &= ~JOINING;
+		s->joiner = NULL;
+		if (!(s->flags & EXITED)) {
+			smarm__unlock(&s->lock);
+			return -ETIMEDOUT;
+		}
+	}
+	if (value)
+		*value = s->value;
+	slot_free(s, pid_index(pid));
+	smarm__unlock(&s->lock);
+	return 0;
+}
+
+int smarm__pid_detach(smarm_pid_t pid)
+{
+	struct smarm__slot *s = lookup(pid);
+
+	if (!s)
+		return -ESRCH;
+	if (s->flags & (DETACHED | JOINING)) {
+		smarm__unlock(&s->lock);
+		return -EINVAL;
+	}
+	if (s->flags & EXITED)
+		slot_free(s, pid_index(pid));
+	else
+		s->flags |= DETACHED;
+	smarm__unlock(&s->lock);
+	return 0;
+}
+
+size_t smarm__pid_used(void)
+{
+	return atomic_load_explicit(&used, memory_order_relaxed);
+}
+
+int smarm__pid_name(smarm_pid_t pid, char *buf, size_t len)
+{
+	struct smarm__slot *s = lookup(pid);
+
+	if (!s)
+		return -ESRCH;
+	if (!(s->flags & LIVE)) {
+		smarm__unlock(&s->lock);
+		return -ESRCH;
+	}
+	snprintf(buf, len, "%s", s->actor->name);
+	smarm__unlock(&s->lock);
+	return 0;
+}

@@ -1,0 +1,877 @@
+/* sched.c — carriers, run queues, park/wake, and the idle path.
+ *
+ * Model (Go's G/M/P with the P folded into the carrier): N carrier OS
+ * threads each own a run queue; an actor runs on whichever carrier picked it
+ * and may resume on another after it parks.
+ *
+ * Where a runnable actor waits:
+ *   - c->runnext: the actor most recently readied by carrier c; it runs
+ *     next on c, so a message ping-pong stays on one carrier and in cache.
+ *   - c->ring: a bounded ring.  Only the owner pushes (tail); the owner and
+ *     thieves take from the head with a CAS.  A full ring spills half of
+ *     itself to the global queue.
+ *   - the global queue (rt.gq_*), under gq_lock: spills, and actors made
+ *     ready by threads that are not carriers.  Carriers look at it every
+ *     64th switch even when they have local work, so it cannot starve.
+ *
+ * Switching: an actor that stops running switches straight to the next
+ * actor (one ctx switch), or to its carrier's idle loop when there is none.
+ * An actor made runnable may still be finishing its switch-out on another
+ * carrier; a->on_cpu stays 1 until the context that replaced it calls
+ * finish_prev(), and whoever switches to an actor first waits for on_cpu to
+ * drop (as Linux does with p->on_cpu).  So no lock is held across a switch,
+ * and a waker may make an actor runnable the instant it has published
+ * itself on a wait queue.  The same hand-over frees a dead actor's stack:
+ * it cannot free the stack it runs on, so the next context does.
+ *
+ * Idle carriers: a carrier with nothing to run spins for up to SPIN_NS
+ * (stealing half of another carrier's ring, taking runnext only on the
+ * final check), then sleeps.  At most one sleeper is the poller: it sleeps
+ * in epoll_pwait2 with the earliest timer deadline as its timeout, so timers
+ * and (later) I/O wake the runtime without a thread spinning; the others
+ * sleep on their own futex word.  smarm__ready() wakes a sleeper when none
+ * is spinning (Go's wakep), and a woken carrier counts as spinning until it
+ * finds work or sleeps again, so a burst of wakes costs one futex call.
+ *
+ * No lost wake-ups: a waker publishes work with a seq_cst RMW (runnext xchg
+ * or gq_len add) and then reads nidle; a sleeper adds itself to nidle with a
+ * seq_cst RMW and then re-reads every queue.  In the single total order one
+ * of the two sees the other.
+ *
+ * Lock order: slot/primitive locks -> timer lock -> gq_lock -> idle_lock.
+ * None is held across a context switch.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/common_interface_defs.h>
+#define FIBER_START(save, lo, size) __sanitizer_start_switch_fiber(save, lo, size)
+#define FIBER_FINISH(fake) __sanitizer_finish_switch_fiber(fake, NULL, NULL)
+#else
+#define FIBER_START(save, lo, size) ((void)(save), (void)(lo), (void)(size))
+#define FIBER_FINISH(fake) ((void)(fake))
+#endif
+
+#define SPIN_NS 50000       /* how long an idle carrier looks for work */
+#define GQ_EVERY 64         /* switches between forced global-queue checks */
+
+struct smarm__rt smarm__rt = {
+	.gq_lock = SMARM__LOCK_INIT,
+	.idle_lock = SMARM__LOCK_INIT,
+	.epfd = -1,
+	.wakefd = -1,
+	.poll_until = INT64_MAX,
+};
+
+static int nalloc; /* carriers allocated (ncarriers may shrink at start) */
+
+static __thread struct smarm__carrier *tls_carrier
+	__attribute__((tls_model("initial-exec")));
+
+/* Out of line on purpose: an actor that migrated must not reuse a TLS
+ * address computed on its previous carrier. */
+__attribute__((noipa)) struct smarm__carrier *smarm__carrier(void)
+{
+	return tls_carrier;
+}
+
+__attribute__((noipa)) struct smarm__actor *smarm__self(void)
+{
+	struct smarm__carrier *c = tls_carrier;
+	return c ? c->current : NULL;
+}
+
+/* ---- the global queue ---------------------------------------------------- */
+
+static void gq_put_list(struct smarm__actor *head, struct smarm__actor *tail, long n)
+{
+	tail->next = NULL;
+	smarm__lock(&smarm__rt.gq_lock);
+	if (smarm__rt.gq_tail)
+		smarm__rt.gq_tail->next = head;
+	else
+		smarm__rt.gq_head = head;
+	smarm__rt.gq_tail = tail;
+	smarm__unlock(&smarm__rt.gq_lock);
+	atomic_fetch_add(&smarm__rt.gq_len, n); /* seq_cst: see "No lost wake-ups" */
+}
+
+static void runq_put(struct smarm__carrier *c, struct smarm__actor *a);
+
+/* Take one actor to run and move up to a ring's quarter more onto c's ring,
+ * so a carrier that found the global queue busy does not come back at once. */
+static struct smarm__actor *gq_get(struct smarm__carrier *c)
+{
+	struct smarm__actor *a, *more = NULL;
+	long n = 0, len;
+
+	if (atomic_load_explicit(&smarm__rt.gq_len, memory_order_relaxed) == 0)
+		return NULL;
+	smarm__lock(&smarm__rt.gq_lock);
+	a = smarm__rt.gq_head;
+	if (a) {
+		len = atomic_load_explicit(&smarm__rt.gq_len, memory_order_relaxed);
+		long want = len / smarm__rt.ncarriers;
+		if (want > SMARM__RUNQ / 4)
+			want = SMARM__RUNQ / 4;
+		struct smarm__actor *last = a;
+		n = 1;
+		while (n <= want && last->next) {
+			last = last->next;
+			n++;
+		}
+		smarm__rt.gq_head = last->next;
+		if (!smarm__rt.gq_head)
+			smarm__rt.gq_tail = NULL;
+		last->next = NULL;
+		more = a->next;
+	}
+	smarm__unlock(&smarm__rt.gq_lock);
+	if (!a)
+		return NULL;
+	atomic_fetch_sub(&smarm__rt.gq_len, n);
+	while (more) {
+		struct smarm__actor *m = more;
+		more = m->next;
+		runq_put(c, m);
+	}
+	return a;
+}
+
+/* ---- per-carrier run queues ---------------------------------------------- */
+
+/* The ring is full: move half of it and `a` to the global queue.  Fails if a
+ * thief moved the head meanwhile; the caller retries. */
+static bool runq_spill(struct smarm__carrier *c, struct smarm__actor *a,
+		       uint32_t h, uint32_t t)
+{
+	uint32_t n = (t - h) / 2;
+	struct smarm__actor *first, *last;
+
+	first = atomic_load_explicit(&c->ring[h % SMARM__RUNQ], memory_order_relaxed);
+	last = first;
+	for (uint32_t i = 1; i < n; i++) {
+		struct smarm__actor *x =
+			atomic_load_explicit(&c->ring[(h + i) % SMARM__RUNQ],
+					     memory_order_relaxed);
+		last->next = x;
+		last = x;
+	}
+	if (!atomic_compare_exchange_strong_explicit(&c->head, &h, h + n,
+						     memory_order_release,
+						     memory_order_relaxed))
+		return false;
+	last->next = a;
+	gq_put_list(first, a, n + 1);
+	return true;
+}
+
+static void runq_put(struct smarm__carrier *c, struct smarm__actor *a)
+{
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&c->head, memory_order_acquire);
+		uint32_t t = atomic_load_explicit(&c->tail, memory_order_relaxed);
+		if (t - h < SMARM__RUNQ) {
+			atomic_store_explicit(&c->ring[t % SMARM__RUNQ], a,
+					      memory_order_relaxed);
+			atomic_store_explicit(&c->tail, t + 1, memory_order_release);
+			return;
+		}
+		if (runq_spill(c, a, h, t))
+			return;
+	}
+}
+
+static struct smarm__actor *ring_get(struct smarm__carrier *c)
+{
+	struct smarm__actor *a;
+
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&c->head, memory_order_acquire);
+		uint32_t t = atomic_load_explicit(&c->tail, memory_order_relaxed);
+		if (h == t)
+			return NULL;
+		a = atomic_load_explicit(&c->ring[h % SMARM__RUNQ], memory_order_relaxed);
+		if (atomic_compare_exchange_weak_explicit(&c->head, &h, h + 1,
+							  memory_order_release,
+							  memory_order_relaxed))
+			return a;
+	}
+}
+
+static struct smarm__actor *runq_get(struct smarm__carrier *c)
+{
+	struct smarm__actor *a = atomic_load_explicit(&c->runnext, memory_order_relaxed);
+
+	if (a && atomic_compare_exchange_strong(&c->runnext, &a, NULL))
+		return a;
+	return ring_get(c);
+}
+
+static bool runq_empty(struct smarm__carrier *v)
+{
+	return atomic_load(&v->head) == atomic_load(&v->tail) &&
+	       atomic_load(&v->runnext) == NULL;
+}
+
+/* Steal half of v's ring into c's (which is empty: only idle carriers
+ * steal) and return one of them to run.  With take_runnext, an empty ring
+ * gives up its runnext too. */
+static struct smarm__actor *runq_steal(struct smarm__carrier *c,
+				       struct smarm__carrier *v, bool take_runnext)
+{
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&v->head, memory_order_acquire);
+		uint32_t t = atomic_load_explicit(&v->tail, memory_order_acquire);
+		uint32_t n = t - h;
+		n -= n / 2;
+		if (n == 0) {
+			struct smarm__actor *a;
+			if (!take_runnext)
+				return NULL;
+			a = atomic_load(&v->runnext);
+			if (a && atomic_compare_exchange_strong(&v->runnext, &a, NULL))
+				return a;
+			return NULL;
+		}
+		if (n > SMARM__RUNQ / 2)
+			continue; /* read h and t at different moments */
+		uint32_t ct = atomic_load_explicit(&c->tail, memory_order_relaxed);
+		for (uint32_t i = 0; i < n; i++)
+			atomic_store_explicit(
+				&c->ring[(ct + i) % SMARM__RUNQ],
+				atomic_load_explicit(&v->ring[(h + i) % SMARM__RUNQ],
+						     memory_order_relaxed),
+				memory_order_relaxed);
+		if (atomic_compare_exchange_strong_explicit(&v->head, &h, h + n,
+							    memory_order_acq_rel,
+							    memory_order_relaxed)) {
+			struct smarm__actor *a;
+			n--;
+			a = atomic_load_explicit(&c->ring[(ct + n) % SMARM__RUNQ],
+						 memory_order_relaxed);
+			if (n)
+				atomic_store_explicit(&c->tail, ct + n,
+						      memory_order_release);
+			c->steals++;
+			return a;
+		}
+	}
+}
+
+static struct smarm__actor *steal_any(struct smarm__carrier *c, bool take_runnext)
+{
+	int n = smarm__rt.ncarriers;
+
+	c->rand = c->rand * 1103515245u + 12345u;
+	for (int i = 0, start = (c->rand >> 16) % n; i < n; i++) {
+		struct smarm__carrier *v = smarm__rt.carriers[(start + i) % n];
+		struct smarm__actor *a;
+		if (v == c)
+			continue;
+		if ((a = runq_steal(c, v, take_runnext)))
+			return a;
+	}
+	return NULL;
+}
+
+/* ---- waking carriers ------------------------------------------------------ */
+
+static void poller_kick(void)
+{
+	uint64_t one = 1;
+	int e = errno;
+	if (write(smarm__rt.wakefd, &one, sizeof one) < 0) {
+		/* EAGAIN: the counter is saturated, so the poller is awake. */
+	}
+	errno = e;
+}
+
+/* Pop one sleeping carrier, preferring futex sleepers to the poller (which
+ * also watches timers), and wake it.  The caller has already counted it in
+ * nspinning.  Returns false if nobody sleeps. */
+static bool wake_one(void)
+{
+	struct smarm__carrier *c, **pp, **pick = NULL;
+
+	smarm__lock(&smarm__rt.idle_lock);
+	for (pp = &smarm__rt.idle; (c = *pp); pp = &c->idle_next) {
+		pick = pp;
+		if (!c->is_poller)
+			break;
+	}
+	if (!pick) {
+		smarm__unlock(&smarm__rt.idle_lock);
+		return false;
+	}
+	c = *pick;
+	*pick = c->idle_next;
+	atomic_store(&c->idle, 0);
+	atomic_fetch_sub(&smarm__rt.nidle, 1);
+	bool poller = c->is_poller;
+	smarm__unlock(&smarm__rt.idle_lock);
+	if (poller) {
+		poller_kick();
+	} else {
+		int e = errno;
+		atomic_store(&c->sleep_word, 1);
+		smarm__futex_wake(&c->sleep_word, 1);
+		errno = e;
+	}
+	return true;
+}
+
+void smarm__wakep(void)
+{
+	int z = 0;
+
+	if (atomic_load(&smarm__rt.nidle) == 0 ||
+	    atomic_load_explicit(&smarm__rt.nspinning, memory_order_relaxed) != 0)
+		return;
+	if (!atomic_compare_exchange_strong(&smarm__rt.nspinning, &z, 1))
+		return;
+	if (!wake_one())
+		atomic_fetch_sub(&smarm__rt.nspinning, 1);
+}
+
+void smarm__timer_poke(int64_t when)
+{
+	if (!atomic_load(&smarm__rt.running))
+		return;
+	if (atomic_load(&smarm__rt.poller)) {
+		if (when < atomic_load(&smarm__rt.poll_until))
+			poller_kick();
+	} else {
+		smarm__wakep();
+	}
+}
+
+void smarm__ready(struct smarm__actor *a)
+{
+	struct smarm__carrier *c = tls_carrier;
+
+	if (c) {
+		struct smarm__actor *old = atomic_exchange(&c->runnext, a);
+		if (old)
+			runq_put(c, old);
+	} else {
+		a->next = NULL;
+		gq_put_list(a, a, 1);
+	}
+	smarm__wakep();
+}
+
+bool smarm__wake(struct smarm__actor *a, intptr_t v)
+{
+	int w = SMARM__WAITING;
+
+	if (!atomic_compare_exchange_strong(&a->state, &w, SMARM__RUNNABLE))
+		return false;
+	a->wake_result = v;
+	smarm__ready(a);
+	return true;
+}
+
+/* ---- switching ------------------------------------------------------------ */
+
+static inline void wait_off_cpu(struct smarm__actor *a)
+{
+	while (atomic_load_explicit(&a->on_cpu, memory_order_acquire))
+		__builtin_ia32_pause();
+}
+
+/* Run in the context that replaced `p` on carrier c: p's registers are
+ * saved now, so it may run elsewhere, or its stack may be reused. */
+static void finish_prev(struct smarm__carrier *c)
+{
+	struct smarm__actor *p = c->prev;
+
+	if (!p)
+		return;
+	c->prev = NULL;
+	if (atomic_load_explicit(&p->state, memory_order_relaxed) == SMARM__DEAD)
+		smarm__stack_free(p);
+	else
+		atomic_store_explicit(&p->on_cpu, 0, memory_order_release);
+}
+
+/* The next actor for carrier c, without blocking; NULL if none. */
+static struct smarm__actor *pick(struct smarm__carrier *c)
+{
+	struct smarm__actor *a;
+
+	if (unlikely(++c->tick % GQ_EVERY == 0)) {
+		/* Fairness: a pair handing runnext back and forth must not starve
+		 * the ring, the global queue or the timers. */
+		if (smarm__timer_next() != INT64_MAX)
+			smarm__timer_run(smarm__now());
+		if ((a = gq_get(c)) || (a = ring_get(c)))
+			return a;
+	}
+	if ((a = runq_get(c)))
+		return a;
+	return gq_get(c);
+}
+
+/* Switch from the running actor `self` to `next` (NULL: the idle loop).
+ * Returns when self runs again, possibly on another carrier. */
+static void switch_from(struct smarm__carrier *c, struct smarm__actor *self,
+			struct smarm__actor *next, bool dying)
+{
+	struct smarm__ctx *to;
+	void *lo;
+	size_t size;
+
+	if (next) {
+		wait_off_cpu(next);
+		atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
+		atomic_store_explicit(&next->state, SMARM__RUNNING, memory_order_relaxed);
+		next->carrier = c;
+		to = &next->ctx;
+		lo = next->stack_lo;
+		size = next->stack_size;
+	} else {
+		to = &c->idle_ctx;
+		lo = c->idle_stack_lo;
+		size = c->idle_stack_size;
+	}
+	c->current = next;
+	c->prev = self;
+	c->switches++;
+	self->saved_errno = errno;
+#ifdef __SANITIZE_ADDRESS__
+	FIBER_START(dying ? NULL : &self->asan_fake_stack, lo, size);
+#else
+	(void)dying, (void)lo, (void)size;
+#endif
+	smarm__ctx_switch(&self->ctx, to);
+	FIBER_FINISH(self->asan_fake_stack);
+	finish_prev(self->carrier);
+	errno = self->saved_errno;
+}
+
+/* First code of every actor, on its own stack: complete the switch that
+ * started it.  Called by actor.c's trampoline. */
+void smarm__sched_started(struct smarm__actor *self)
+{
+	FIBER_FINISH(NULL);
+	finish_prev(self->carrier);
+}
+
+void smarm__wait_prepare(struct smarm__actor *self, const char *what, void *obj)
+{
+	self->wait_what = what;
+	self->wait_obj = obj;
+	atomic_store_explicit(&self->state, SMARM__WAITING, memory_order_relaxed);
+}
+
+static void park_timeout(struct smarm__timer *t)
+{
+	struct smarm__actor *a =
+		(struct smarm__actor *)((char *)t - offsetof(struct smarm__actor, timer));
+	smarm__wake(a, -ETIMEDOUT);
+}
+
+intptr_t smarm__park(int64_t deadline)
+{
+	struct smarm__actor *self = smarm__self(), *next;
+	struct smarm__carrier *c;
+
+	smarm_assert(self && atomic_load(&self->state) != SMARM__RUNNING);
+	if (deadline >= 0 && smarm__timer_add(&self->timer, deadline, park_timeout) < 0)
+		smarm__wake(self, -ENOMEM);
+	c = self->carrier;
+	next = pick(c);
+	if (next == self) {
+		/* Woken before we left (it can only be us, from our own runnext). */
+		atomic_store_explicit(&self->state, SMARM__RUNNING, memory_order_relaxed);
+	} else {
+		switch_from(c, self, next, false);
+	}
+	if (deadline >= 0)
+		smarm__timer_del(&self->timer);
+	self->wait_what = NULL;
+	self->wait_obj = NULL;
+	return self->wake_result;
+}
+
+void smarm__yield(void)
+{
+	struct smarm__actor *self = smarm__self(), *next;
+	struct smarm__carrier *c;
+
+	if (!self) {
+		sched_yield();
+		return;
+	}
+	c = self->carrier;
+	if (!(next = pick(c)))
+		return;
+	atomic_store_explicit(&self->state, SMARM__RUNNABLE, memory_order_relaxed);
+	runq_put(c, self);
+	switch_from(c, self, next, false);
+}
+
+void smarm_yield(void)
+{
+	smarm__yield();
+}
+
+smarm_pid_t smarm_self(void)
+{
+	struct smarm__actor *a = smarm__self();
+	return a ? a->pid : 0;
+}
+
+int smarm_sleep(int64_t ns)
+{
+	struct smarm__actor *self = smarm__self();
+
+	if (!self)
+		return -EPERM;
+	if (ns <= 0) {
+		smarm__yield();
+		return 0;
+	}
+	smarm__wait_prepare(self, "sleep", NULL);
+	intptr_t r = smarm__park(smarm__now() + ns);
+	return r == -ETIMEDOUT ? 0 : (int)r;
+}
+
+static void stop(void)
+{
+	atomic_store(&smarm__rt.stopping, 1);
+	for (int i = 0; i < smarm__rt.ncarriers; i++) {
+		struct smarm__carrier *c = smarm__rt.carriers[i];
+		atomic_store(&c->sleep_word, 1);
+		smarm__futex_wake(&c->sleep_word, 1);
+	}
+	poller_kick();
+}
+
+void smarm__sched_exit(struct smarm__actor *self)
+{
+	struct smarm__carrier *c = self->carrier;
+
+	atomic_store_explicit(&self->state, SMARM__DEAD, memory_order_relaxed);
+	if (atomic_fetch_sub(&smarm__alive, 1) == 1)
+		stop();
+	switch_from(c, self, pick(c), true);
+	__builtin_unreachable();
+}
+
+/* ---- the idle loop -------------------------------------------------------- */
+
+static bool work_anywhere(void)
+{
+	if (atomic_load(&smarm__rt.gq_len) > 0 || atomic_load(&smarm__rt.stopping))
+		return true;
+	for (int i = 0; i < smarm__rt.ncarriers; i++)
+		if (!runq_empty(smarm__rt.carriers[i]))
+			return true;
+	return smarm__timer_next() <= smarm__now();
+}
+
+static void stop_spinning(struct smarm__carrier *c)
+{
+	if (!c->spinning)
+		return;
+	c->spinning = false;
+	/* The last spinner found work: there may be more, so hand the search
+	 * to another carrier (Go's resetspinning). */
+	if (atomic_fetch_sub(&smarm__rt.nspinning, 1) == 1)
+		smarm__wakep();
+}
+
+/* c found work.  If it had been the poller, nobody watches the timers now:
+ * get a sleeper up to take the role over (it spins, then polls). */
+static struct smarm__actor *found(struct smarm__carrier *c, struct smarm__actor *a,
+				  bool polled)
+{
+	stop_spinning(c);
+	if (polled)
+		smarm__wakep();
+	return a;
+}
+
+static void idle_push(struct smarm__carrier *c, bool poller)
+{
+	smarm__lock(&smarm__rt.idle_lock);
+	c->is_poller = poller;
+	c->idle_next = smarm__rt.idle;
+	smarm__rt.idle = c;
+	atomic_store(&c->idle, 1);
+	atomic_fetch_add(&smarm__rt.nidle, 1);
+	smarm__unlock(&smarm__rt.idle_lock);
+}
+
+/* After a sleep: leave the idle list, unless a waker already took us off
+ * it, in which case it counted us as spinning. */
+static void idle_leave(struct smarm__carrier *c)
+{
+	smarm__lock(&smarm__rt.idle_lock);
+	if (atomic_load(&c->idle)) {
+		struct smarm__carrier **pp = &smarm__rt.idle;
+		while (*pp != c)
+			pp = &(*pp)->idle_next;
+		*pp = c->idle_next;
+		atomic_store(&c->idle, 0);
+		atomic_fetch_sub(&smarm__rt.nidle, 1);
+	} else {
+		c->spinning = true;
+	}
+	c->is_poller = false;
+	smarm__unlock(&smarm__rt.idle_lock);
+}
+
+/* Sleep in epoll until the earliest timer, an I/O event or a kick.  The
+ * caller holds the poller role (rt.poller == 1) and gives it up here. */
+static void sleep_poller(void)
+{
+	struct epoll_event ev[64];
+	struct timespec ts, *tp = NULL;
+	int64_t until;
+	int n = 0;
+
+	/* poll_until is published before the final read of the heap, so a
+	 * timer added after that read sees it and kicks us (timer_poke). */
+	until = smarm__timer_next();
+	atomic_store(&smarm__rt.poll_until, until);
+	until = smarm__timer_next();
+	atomic_store(&smarm__rt.poll_until, until);
+	if (until != INT64_MAX) {
+		int64_t now = smarm__now();
+		int64_t d = until > now ? until - now : 0;
+		ts.tv_sec = d / 1000000000;
+		ts.tv_nsec = d % 1000000000;
+		tp = &ts;
+	}
+	if (!atomic_load(&smarm__rt.stopping))
+		n = epoll_pwait2(smarm__rt.epfd, ev, 64, tp, NULL);
+	atomic_store(&smarm__rt.poll_until, INT64_MAX);
+	atomic_store(&smarm__rt.poller, 0);
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.ptr == NULL) {
+			uint64_t v;
+			if (read(smarm__rt.wakefd, &v, sizeof v) < 0) {
+				/* EAGAIN: another wake already drained it. */
+			}
+		}
+	}
+}
+
+/* Block until there is an actor for c to run; NULL when the runtime stops. */
+static struct smarm__actor *find_work(struct smarm__carrier *c)
+{
+	int64_t spin_until = 0;
+	bool polled = false;
+
+	for (;;) {
+		struct smarm__actor *a;
+		int64_t now;
+
+		if (atomic_load_explicit(&smarm__rt.stopping, memory_order_relaxed))
+			return NULL;
+		now = smarm__now();
+		if (smarm__timer_next() <= now)
+			smarm__timer_run(now);
+		if ((a = runq_get(c)) || (a = gq_get(c)) || (a = steal_any(c, false)))
+			return found(c, a, polled);
+		if (!c->spinning && spin_until == 0) {
+			int busy = smarm__rt.ncarriers - atomic_load(&smarm__rt.nidle);
+			if (2 * atomic_load(&smarm__rt.nspinning) < busy) {
+				c->spinning = true;
+				atomic_fetch_add(&smarm__rt.nspinning, 1);
+			}
+			spin_until = now + SPIN_NS;
+		}
+		if (now < spin_until) {
+			for (int i = 0; i < 50; i++)
+				__builtin_ia32_pause();
+			continue;
+		}
+		/* Last look, taking runnext from a carrier that has been busy
+		 * for the whole spin, then sleep. */
+		if ((a = steal_any(c, true)))
+			return found(c, a, polled);
+		spin_until = 0;
+		if (c->spinning) {
+			c->spinning = false;
+			atomic_fetch_sub(&smarm__rt.nspinning, 1);
+		}
+		int z = 0;
+		bool poll = atomic_compare_exchange_strong(&smarm__rt.poller, &z, 1);
+		atomic_store(&c->sleep_word, 0);
+		idle_push(c, poll);
+		if (work_anywhere()) {
+			idle_leave(c);
+			if (poll)
+				atomic_store(&smarm__rt.poller, 0);
+			continue;
+		}
+		if (poll) {
+			sleep_poller();
+			polled = true;
+		} else {
+			int e = errno;
+			smarm__futex_wait(&c->sleep_word, 0, -1);
+			errno = e;
+		}
+		idle_leave(c);
+	}
+}
+
+static void carrier_loop(struct smarm__carrier *c)
+{
+	struct smarm__actor *a;
+
+	while ((a = find_work(c))) {
+		wait_off_cpu(a);
+		atomic_store_explicit(&a->on_cpu, 1, memory_order_relaxed);
+		atomic_store_explicit(&a->state, SMARM__RUNNING, memory_order_relaxed);
+		a->carrier = c;
+		c->current = a;
+		c->switches++;
+		FIBER_START(&c->idle_fake_stack, a->stack_lo, a->stack_size);
+		smarm__ctx_switch(&c->idle_ctx, &a->ctx);
+		FIBER_FINISH(c->idle_fake_stack);
+		finish_prev(c);
+	}
+	if (c->spinning) {
+		c->spinning = false;
+		atomic_fetch_sub(&smarm__rt.nspinning, 1);
+	}
+}
+
+/* ---- carriers: creation and teardown -------------------------------------- */
+
+static void carrier_bind(struct smarm__carrier *c)
+{
+	pthread_attr_t attr;
+
+	tls_carrier = c;
+	c->rand = 0x9e3779b9u * (uint32_t)(c->id + 1);
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		pthread_attr_getstack(&attr, &c->idle_stack_lo, &c->idle_stack_size);
+		pthread_attr_destroy(&attr);
+	}
+	smarm__fault_init_thread(c);
+}
+
+static void carrier_unbind(struct smarm__carrier *c)
+{
+	smarm__fault_fini_thread(c);
+	smarm__stack_drain(c);
+	tls_carrier = NULL;
+}
+
+static void *carrier_main(void *p)
+{
+	struct smarm__carrier *c = p;
+
+	carrier_bind(c);
+	carrier_loop(c);
+	carrier_unbind(c);
+	return NULL;
+}
+
+int smarm__sched_init(const struct smarm_config *cfg)
+{
+	int n = cfg && cfg->carriers ? cfg->carriers
+		: (int)smarm__env_long("SMARM_THREADS", smarm__online_cpus(), 1, 1024);
+	size_t ss = cfg && cfg->stack_size ? cfg->stack_size
+		: smarm__env_size("SMARM_STACK_SIZE", (size_t)64 << 10, (size_t)16 << 10,
+				  (size_t)1 << 30);
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	smarm__rt.ncarriers = n;
+	smarm__rt.stack_size = (ss + pg - 1) / pg * pg;
+	smarm__rt.carriers = calloc(n, sizeof *smarm__rt.carriers);
+	if (!smarm__rt.carriers)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		struct smarm__carrier *c =
+			aligned_alloc(SMARM_CACHELINE,
+				      (sizeof *c + SMARM_CACHELINE - 1) & ~(size_t)(SMARM_CACHELINE - 1));
+		if (!c)
+			goto nomem;
+		memset(c, 0, sizeof *c);
+		c->id = i;
+		smarm__rt.carriers[i] = c;
+		nalloc = i + 1;
+	}
+	smarm__rt.epfd = epoll_create1(EPOLL_CLOEXEC);
+	smarm__rt.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (smarm__rt.epfd < 0 || smarm__rt.wakefd < 0 ||
+	    epoll_ctl(smarm__rt.epfd, EPOLL_CTL_ADD, smarm__rt.wakefd, &ev) < 0) {
+		int e = -errno;
+		smarm__sched_fini();
+		return e;
+	}
+	atomic_store(&smarm__rt.stopping, 0);
+	atomic_store(&smarm__rt.poller, 0);
+	atomic_store(&smarm__rt.poll_until, INT64_MAX);
+	smarm__fault_install();
+	return 0;
+nomem:
+	smarm__sched_fini();
+	return -ENOMEM;
+}
+
+int smarm__sched_run(void)
+{
+	struct smarm__carrier *c0 = smarm__rt.carriers[0];
+	int started = 1, err = 0;
+
+	carrier_bind(c0);
+	for (; started < smarm__rt.ncarriers; started++) {
+		struct smarm__carrier *c = smarm__rt.carriers[started];
+		pthread_t t;
+		if ((err = pthread_create(&t, NULL, carrier_main, c)) != 0)
+			break;
+		c->thread = (unsigned long)t;
+	}
+	if (err) {
+		/* The actors already queued run on the carriers we have. */
+		smarm__msg("could only start %d of %d carrier threads (%s)", started,
+			   smarm__rt.ncarriers, strerror(err));
+		smarm__rt.ncarriers = started;
+	}
+	carrier_loop(c0);
+	for (int i = 1; i < started; i++)
+		pthread_join((pthread_t)smarm__rt.carriers[i]->thread, NULL);
+	carrier_unbind(c0);
+	return 0;
+}
+
+void smarm__sched_fini(void)
+{
+	if (smarm__rt.carriers) {
+		for (int i = 0; i < nalloc; i++)
+			free(smarm__rt.carriers[i]);
+		free(smarm__rt.carriers);
+	}
+	smarm__rt.carriers = NULL;
+	nalloc = 0;
+	if (smarm__rt.epfd >= 0)
+		close(smarm__rt.epfd);
+	if (smarm__rt.wakefd >= 0)
+		close(smarm__rt.wakefd);
+	smarm__rt.epfd = smarm__rt.wakefd = -1;
+	smarm__rt.gq_head = smarm__rt.gq_tail = NULL;
+	atomic_store(&smarm__rt.gq_len, 0);
+	smarm__rt.idle = NULL;
+	atomic_store(&smarm__rt.nidle, 0);
+	atomic_store(&smarm__rt.nspinning, 0);
+}
