@@ -51,7 +51,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 			char pid[32];
 			smarm__msg("actor %s (%s) overflowed its %zu KiB stack",
 				   smarm_pid_format(a->pid, pid, sizeof pid), a->name,
-				   a->stack_size >> 10);
+				   smarm__stack_nominal(a) >> 10);
 			signal(SIGSEGV, SIG_DFL);
 			signal(SIGBUS, SIG_DFL);
 			return;

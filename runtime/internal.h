@@ -116,6 +116,9 @@ void smarm__stack_free(struct smarm__actor *a);
 /* Bytes of guard below every stack (no access; overflow faults land here). */
 size_t smarm__stack_guard_size(void);
 void smarm__stack_stats(size_t *created, size_t *pooled);
+/* The size the actor's stack was asked for (its class): what reports show;
+ * a->stack_size is the real usable span, a little larger. */
+size_t smarm__stack_nominal(const struct smarm__actor *a);
 struct smarm__carrier;
 void smarm__stack_drain(struct smarm__carrier *c);
 

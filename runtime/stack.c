@@ -254,6 +254,11 @@ void smarm__stack_drain(struct smarm__carrier *c)
 	}
 }
 
+size_t smarm__stack_nominal(const struct smarm__actor *a)
+{
+	return a->pool->usable;
+}
+
 void smarm__stack_stats(size_t *ncreated, size_t *pooled)
 {
 	size_t n = 0;
