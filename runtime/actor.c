@@ -21,11 +21,13 @@ _Atomic long smarm__alive;
 
 __attribute__((noreturn)) static void actor_end(struct smarm__actor *self, void *value)
 {
-	if (self->mbox && smarm__mbox_free)
-		smarm__mbox_free(self);
 	if (self->pid == smarm__rt.root)
 		smarm__rt.root_result = value;
 	smarm__pid_exit(self, value);
+	/* Only now: a sender pins us through the slot (smarm__pid_lock), and
+	 * after pid_exit no sender can reach the mailbox any more. */
+	if (self->mbox && smarm__mbox_free)
+		smarm__mbox_free(self);
 	smarm__sched_exit(self);
 }
 

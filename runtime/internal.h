@@ -296,4 +296,11 @@ static inline int64_t smarm__now(void)
 	return smarm_now();
 }
 
+/* ---- mailbox.c (smarm__mbox_free is declared weak next to the actor) ---- */
+/* Deliver a message of `kind` (SMARM_MSG_DATA or a runtime notice) from
+ * `from` to actor `to`: the supervisor's way to post Exit/Panic notices.
+ * -ESRCH, -EINVAL, -ENOMEM.  Never switches (in link mode). */
+int smarm__mbox_post(smarm_pid_t to, int kind, smarm_pid_t from, const void *data,
+		     size_t len);
+
 #endif

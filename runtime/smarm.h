@@ -216,7 +216,174 @@ SMARM_API int smarm_chan_select(struct smarm_chan_op *ops, size_t n, int64_t tim
 
 /* ---- mailboxes (mailbox.c) ---------------------------------------------- */
 
+/* Every actor has a mailbox (made on first use): an unbounded FIFO of
+ * messages, each a copy of the bytes it was sent with, of any length
+ * (0 included).  To pass something large without a copy, send a pointer to
+ * it: the receiver then owns it.  Messages still queued when an actor ends
+ * are freed with it (pointers in them are not followed).
+ *
+ * A message has a kind: SMARM_MSG_DATA for what smarm_send sends; other
+ * kinds are notices the runtime itself delivers (reserved for supervision:
+ * an exit or panic of a linked or monitored actor). */
+enum {
+	SMARM_MSG_DATA = 0,
+	/* 1..63 reserved for runtime notices */
+};
+
+/* Copy len bytes at msg into the mailbox of actor `to`.  Callable from an
+ * actor or from any thread while the runtime runs.  0; -ESRCH stale or
+ * invalid pid (or the actor has ended); -EINVAL msg NULL with len > 0;
+ * -ENOMEM.  Never switches (in link mode). */
+SMARM_API int smarm_send(smarm_pid_t to, const void *msg, size_t len);
+
+/* Take the oldest message from the calling actor's mailbox into buf (cap
+ * bytes), its length into *len (may be NULL); wait up to timeout if there
+ * is none.  Returns the message's kind (>= 0, SMARM_MSG_DATA for
+ * smarm_send's).  -EMSGSIZE: the oldest message is longer than cap; it
+ * stays queued and *len says how long it is.  -ETIMEDOUT; -EPERM not called
+ * from an actor; -EINVAL buf NULL with cap > 0.  May switch. */
+SMARM_API int smarm_recv(void *buf, size_t cap, size_t *len, int64_t timeout);
+
+/* As smarm_recv, also storing the sender's pid in *from (may be NULL; 0 when
+ * the sender was not an actor). May switch. */
+SMARM_API int smarm_recv_from(smarm_pid_t *from, void *buf, size_t cap, size_t *len,
+                              int64_t timeout);
+
+/* Messages waiting in the caller's mailbox (a snapshot); 0 outside actors.
+ * Never switches. */
+SMARM_API size_t smarm_mailbox_len(void);
+
 /* ---- locks (mutex.c, cond.c, rwlock.c, sem.c, barrier.c, once.c) ------- */
+
+/* Blocking primitives for actors, with the semantics pthread needs.  A
+ * waiting actor parks (its carrier runs others); a waiting thread that the
+ * runtime does not manage blocks on a futex, so each works between actors
+ * and plain pthreads alike.
+ *
+ * Storage is the caller's: each type is a fixed-size struct to embed or
+ * declare static, zero-filled by its *_INIT macro (all-zero is the valid
+ * initial state of a mutex, cond, rwlock, semaphore and once, as for
+ * pthread) or set up by *_init; *_fini checks it is unused.  Each fits in
+ * its glibc pthread counterpart (smarm_mutex_t in pthread_mutex_t, ...).
+ * The contents are private.  Objects are not movable while in use.
+ *
+ * Timeouts are relative ns (SMARM_FOREVER, 0 = do not wait).  There is no
+ * untimed lock: pass SMARM_FOREVER. */
+
+/* A mutex: FIFO hand-off (an unlock with waiters passes ownership straight
+ * to the longest waiter, so nobody starves and no one barges in).  The owner
+ * is recorded (smarm_mutex_owner).  An actor that ends holding a mutex
+ * leaves it locked for good (no robust mode). */
+typedef struct smarm_mutex {
+	uint64_t _opaque[5];
+} smarm_mutex_t;
+#define SMARM_MUTEX_INIT {{0}}
+#define SMARM_MUTEX_RECURSIVE 1u /* flag for smarm_mutex_init */
+
+/* flags: 0 or SMARM_MUTEX_RECURSIVE (the owner may lock again; each lock
+ * needs its unlock).  -EINVAL unknown flags.  Never switches. */
+SMARM_API int smarm_mutex_init(smarm_mutex_t *m, unsigned flags);
+/* -EBUSY if locked or waited on.  Never switches. */
+SMARM_API int smarm_mutex_fini(smarm_mutex_t *m);
+/* 0; -ETIMEDOUT (timeout 0 included); -EDEADLK the caller owns it (not
+ * recursive); -EAGAIN recursion depth exhausted.  May switch. */
+SMARM_API int smarm_mutex_lock(smarm_mutex_t *m, int64_t timeout);
+/* 0; -EBUSY held by anyone (the caller included, unless recursive).
+ * Never switches. */
+SMARM_API int smarm_mutex_trylock(smarm_mutex_t *m);
+/* 0; -EPERM the caller is not the owner.  Never switches. */
+SMARM_API int smarm_mutex_unlock(smarm_mutex_t *m);
+/* The owner's pid; 0 when unlocked or owned by a non-actor thread (a racy
+ * snapshot, for reports).  Never switches. */
+SMARM_API smarm_pid_t smarm_mutex_owner(const smarm_mutex_t *m);
+
+/* A condition variable. */
+typedef struct smarm_cond {
+	uint64_t _opaque[3];
+} smarm_cond_t;
+#define SMARM_COND_INIT {{0}}
+SMARM_API int smarm_cond_init(smarm_cond_t *c);
+/* -EBUSY while waited on.  Never switches. */
+SMARM_API int smarm_cond_fini(smarm_cond_t *c);
+/* Release m (which the caller must own: -EPERM), wait for a signal or the
+ * timeout, and take m again before returning — in every case, -ETIMEDOUT
+ * included.  0 (signalled, or woken spuriously: re-check the predicate);
+ * -ETIMEDOUT.  A recursive mutex is released and re-taken at its full
+ * depth.  May switch. */
+SMARM_API int smarm_cond_wait(smarm_cond_t *c, smarm_mutex_t *m, int64_t timeout);
+/* Wake one waiter / every waiter present now (those that started waiting
+ * before the call).  Calling with or without the mutex held both work.
+ * Never switches. */
+SMARM_API int smarm_cond_signal(smarm_cond_t *c);
+SMARM_API int smarm_cond_broadcast(smarm_cond_t *c);
+
+/* A readers-writer lock.  Default: fair — one FIFO queue; a reader that
+ * arrives while a writer waits queues behind it (so writers never starve),
+ * and a releasing writer admits the run of readers at the head of the queue
+ * together.  (A reader re-locking for reading while a writer waits would
+ * deadlock itself; use the flag below for such code.)  With
+ * SMARM_RWLOCK_PREFER_READER, readers get in whenever no writer holds the
+ * lock, as with glibc's default; writers may starve. */
+typedef struct smarm_rwlock {
+	uint64_t _opaque[5];
+} smarm_rwlock_t;
+#define SMARM_RWLOCK_INIT {{0}}
+#define SMARM_RWLOCK_PREFER_READER 1u
+SMARM_API int smarm_rwlock_init(smarm_rwlock_t *rw, unsigned flags);
+/* -EBUSY if held or waited on.  Never switches. */
+SMARM_API int smarm_rwlock_fini(smarm_rwlock_t *rw);
+/* 0; -ETIMEDOUT; -EDEADLK the caller holds the write lock; -EAGAIN too many
+ * readers.  May switch. */
+SMARM_API int smarm_rwlock_rdlock(smarm_rwlock_t *rw, int64_t timeout);
+SMARM_API int smarm_rwlock_wrlock(smarm_rwlock_t *rw, int64_t timeout);
+/* 0; -EBUSY; -EDEADLK (as above).  Never switch. */
+SMARM_API int smarm_rwlock_tryrdlock(smarm_rwlock_t *rw);
+SMARM_API int smarm_rwlock_trywrlock(smarm_rwlock_t *rw);
+/* Release the caller's write lock, or one read lock.  -EPERM when the lock
+ * is write-locked by someone else or not held at all.  Never switches. */
+SMARM_API int smarm_rwlock_unlock(smarm_rwlock_t *rw);
+
+/* A counting semaphore; waiters are served FIFO. */
+typedef struct smarm_sem {
+	uint64_t _opaque[3];
+} smarm_sem_t;
+#define SMARM_SEM_INIT(value) {{(uint64_t)(value)}}
+#define SMARM_SEM_MAX 0x7fffffffu
+/* -EINVAL value above SMARM_SEM_MAX.  Never switches. */
+SMARM_API int smarm_sem_init(smarm_sem_t *s, unsigned value);
+/* -EBUSY while waited on.  Never switches. */
+SMARM_API int smarm_sem_fini(smarm_sem_t *s);
+/* Take one unit: 0; -ETIMEDOUT.  May switch. */
+SMARM_API int smarm_sem_wait(smarm_sem_t *s, int64_t timeout);
+/* 0; -EAGAIN none available.  Never switches. */
+SMARM_API int smarm_sem_trywait(smarm_sem_t *s);
+/* Give one unit (to the longest waiter, if any).  -EOVERFLOW at
+ * SMARM_SEM_MAX.  Never switches. */
+SMARM_API int smarm_sem_post(smarm_sem_t *s);
+/* Units available now (a snapshot).  Never switches. */
+SMARM_API unsigned smarm_sem_value(const smarm_sem_t *s);
+
+/* A barrier for `count` parties, reusable (cyclic). */
+typedef struct smarm_barrier {
+	uint64_t _opaque[3];
+} smarm_barrier_t;
+#define SMARM_BARRIER_SERIAL 1
+/* -EINVAL count 0.  Never switches. */
+SMARM_API int smarm_barrier_init(smarm_barrier_t *b, unsigned count);
+/* -EBUSY while parties wait.  Never switches. */
+SMARM_API int smarm_barrier_fini(smarm_barrier_t *b);
+/* Wait until `count` parties have called it; then all return, exactly one
+ * of them (the last to arrive) with SMARM_BARRIER_SERIAL, the others 0.
+ * May switch. */
+SMARM_API int smarm_barrier_wait(smarm_barrier_t *b);
+
+/* Run-once.  4 bytes, like pthread_once_t. */
+typedef uint32_t smarm_once_t;
+#define SMARM_ONCE_INIT 0u
+/* Call fn(arg) if no call on this once has; every caller returns after that
+ * call has returned.  fn must not call smarm_once on the same once
+ * (deadlock), nor end its actor.  0; -EINVAL.  May switch. */
+SMARM_API int smarm_once(smarm_once_t *once, void (*fn)(void *), void *arg);
 
 /* ---- I/O (io.c, pool.c) ------------------------------------------------- */
 
