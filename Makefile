@@ -30,6 +30,22 @@ RT_S    := $(sort $(wildcard runtime/*.S))
 RT_MAIN := runtime/entry_main.c
 RT_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(RT_MAIN),$(RT_C))) \
            $(patsubst %.S,$(BUILD)/%.o,$(RT_S))
+# libc replacements that link-mode programs get from libsmarm: the malloc
+# family over mimalloc.  Sanitizers that bring their own allocator keep it.
+comma   := ,
+ifeq ($(filter address thread memory leak hwaddress,$(subst $(comma), ,$(SAN))),)
+SHIM_C  := shim/malloc.c
+LIBMI   := -lmimalloc
+APPCFLAGS += -DSMARM_MALLOC_SHIM=1
+endif
+RT_OBJ  += $(patsubst %.c,$(BUILD)/%.o,$(SHIM_C))
+# libsmarm's code goes in section smarm_text, not .text, so preempt.c can
+# tell it from the program's even when libsmarm.a is linked into the program
+# (the linker defines __start_smarm_text and __stop_smarm_text).  Library
+# objects depend on this Makefile so a change here rebuilds them all.
+OBJCOPY ?= objcopy
+SMARM_TEXT := $(foreach s,.text .text.unlikely .text.hot .text.startup .text.exit, \
+	--rename-section $(s)=smarm_text$(comma)alloc$(comma)load$(comma)readonly$(comma)code$(comma)contents)
 MAIN_OBJ := $(BUILD)/runtime/entry_main.o
 
 LIB_A   := $(BUILD)/libsmarm.a
@@ -41,17 +57,23 @@ TPROGS   := $(patsubst tests/runtime/progs/%.c,$(BUILD)/tests/progs/%,$(wildcard
 TRT_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/runtime/test_*.c))
 TRT_BIN  := $(BUILD)/tests/test_runtime
 
-LIBS     = -lpthread -ldl
+LIBS     = -lpthread -ldl $(LIBMI)
 
 .PHONY: all test bench examples install clean demo
 all: $(LIB_A) $(LIB_SO) $(EXAMPLES)
 
-$(BUILD)/runtime/%.o: runtime/%.c
+$(BUILD)/runtime/%.o: runtime/%.c Makefile
 	@mkdir -p $(@D)
-	$(CC) $(LIBCFLAGS) -c $< -o $@
-$(BUILD)/runtime/%.o: runtime/%.S
+	$(CC) $(LIBCFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp
+	$(OBJCOPY) $(SMARM_TEXT) $@.tmp $@ && rm -f $@.tmp
+$(BUILD)/runtime/%.o: runtime/%.S Makefile
 	@mkdir -p $(@D)
-	$(CC) $(LIBCFLAGS) -c $< -o $@
+	$(CC) $(LIBCFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp
+	$(OBJCOPY) $(SMARM_TEXT) $@.tmp $@ && rm -f $@.tmp
+$(BUILD)/shim/%.o: shim/%.c Makefile
+	@mkdir -p $(@D)
+	$(CC) $(LIBCFLAGS) -fno-plt -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp
+	$(OBJCOPY) $(SMARM_TEXT) $@.tmp $@ && rm -f $@.tmp
 
 $(LIB_A): $(RT_OBJ) $(MAIN_OBJ)
 	@rm -f $@

@@ -35,6 +35,13 @@ SMARM_API int main(int argc, char **argv)
 		return 127;
 	}
 	r = smarm_run(root, &a, &cfg, NULL);
-	smarm__msg("cannot start the runtime: %s", strerror(-r));
-	return 127;
+	if (r < 0) {
+		smarm__msg("cannot start the runtime: %s", strerror(-r));
+		return 127;
+	}
+	/* The root never reaches exit() unless smarm_main returned: it
+	 * panicked (the panic has been reported) and the runtime ran until
+	 * the other actors ended.  Fail as a program whose main crashed
+	 * would, with EX_SOFTWARE rather than a signal. */
+	return 70;
 }

@@ -88,18 +88,21 @@ void smarm__futex_wake(_Atomic uint32_t *w, int n);
 /* ---- timer.c: one-shot timers on CLOCK_MONOTONIC.
  * A timer is embedded in its owner; fn runs on some carrier with the timer
  * lock held, so once smarm__timer_del returns, fn is not running and will
- * not run.  fn must not add or delete timers. */
+ * not run.  fn must not add or delete timers.  A timer never fires before
+ * its deadline; timers due in the same run fire in no particular order. */
 struct smarm__timer {
 	int64_t when;                          /* deadline, ns; written by add */
 	void (*fn)(struct smarm__timer *t);    /* called once at or after when */
-	uint32_t idx;                          /* heap slot + 1; 0 = not pending */
+	uint32_t idx;                          /* wheel node number; 0 = not pending */
 };
-/* -ENOMEM if the heap cannot grow; 0 otherwise. */
+/* -ENOMEM if the wheel cannot grow its node storage; 0 otherwise. */
 int smarm__timer_add(struct smarm__timer *t, int64_t when,
                      void (*fn)(struct smarm__timer *));
 bool smarm__timer_del(struct smarm__timer *t); /* true if it was pending */
-/* The earliest pending deadline, INT64_MAX if none.  A racy read: callers
- * use it to decide whether to look, never to skip a timer for good. */
+/* A lower bound on the earliest pending deadline (exact except at cascade
+ * points, where it may be a wheel slot early), INT64_MAX if none.  A racy
+ * read: callers use it to decide whether to look, never to skip a timer for
+ * good. */
 int64_t smarm__timer_next(void);
 /* Run every timer whose deadline is <= now; returns how many ran. */
 int smarm__timer_run(int64_t now);
@@ -156,14 +159,36 @@ struct smarm__actor {
 	char name[16];                  /* [spawn] */
 	void *mbox;                     /* [s] mailbox.c: created on first use */
 	void *asan_fake_stack;          /* [c] ASan's fake-stack handle while out */
+	int nopreempt;                  /* [s] preempt.c: > 0 while this actor must not
+	                                 * be preempted (smarm_preempt_disable) */
+	/* The failure model (actor.c, link.c, fault.c; see their section). */
+	_Atomic int exit_req;           /* [any, CAS] a stop request: SMARM_EXIT_* |
+	                                 * SMARM__EXIT_DEFER (see smarm__exit_due) */
+	_Atomic int fail_stage;         /* [s] SMARM__STAGE_*: read by the fault handler */
+	struct smarm__ending *ending;   /* [s] while ending: how and why (in the
+	                                 * ending frame), for nested ends */
+	struct smarm_cleanup *cleanup;  /* [s] cleanup handlers, innermost first */
+	struct smarm__fate *fate;       /* [slot lock] links, monitors, parent ...;
+	                                 * NULL until first needed */
 };
 __attribute__((weak)) void smarm__mbox_free(struct smarm__actor *a);
+
+/* actor.c: set by entry_main.c: the root actor is the program's smarm_main,
+ * so its abnormal end exits the process (status 70). */
+extern bool smarm__root_is_main;
 
 /* Used by the shim: start an actor with a prepared record. */
 int smarm__spawn(smarm_pid_t *pid, smarm_fn fn, void *arg,
                  const struct smarm_spawn_opts *opts);
 /* How many actors exist (spawned and not yet finished). */
 extern _Atomic long smarm__alive;
+/* sched.c: take a place for one more actor; false once the runtime has
+ * closed (its last actor ended).  Give it back with smarm__alive_put; the
+ * last one closes the count and stops the runtime.  Never switch. */
+bool smarm__alive_get(void);
+void smarm__alive_put(void);
+/* Actors alive now (the count without its CLOSED flag).  Never switches. */
+long smarm__alive_count(void);
 
 /* ---- pid.c: the slot table.  A slot holds an actor's identity from spawn
  * until it has ended and been joined (or detached).  All slot fields are
@@ -176,8 +201,21 @@ int smarm__pid_new(struct smarm__actor *a, bool detached); /* sets a->pid */
 struct smarm__actor *smarm__pid_lock(smarm_pid_t pid, struct smarm__slot **slot);
 void smarm__pid_unlock(struct smarm__slot *slot);
 /* The actor is ending with `value`: hand it to a joiner or keep it. */
-void smarm__pid_exit(struct smarm__actor *a, void *value);
-int smarm__pid_join(smarm_pid_t pid, void **value, int64_t deadline);
+/* The actor is ending: under its slot lock, publish how it ended for a
+ * joiner (or free the slot if detached: reason is then freed), and detach
+ * and return a->fate (NULL if none) for the caller to act on: from now on
+ * smarm__pid_lock fails, so nobody else can reach it.  reason: malloc'd
+ * text whose ownership passes to the slot, or NULL. */
+struct smarm__fate *smarm__pid_exit(struct smarm__actor *a, int how, void *value,
+				    char *reason);
+/* Collect one actor: 0 (NORMAL; *value), -EOWNERDEAD (any other end;
+ * *value = NULL), -ETIMEDOUT, -ECANCELED (the caller is being stopped),
+ * -ESRCH, -EINVAL, -EDEADLK, -EPERM.  info may be NULL.  May switch. */
+int smarm__pid_join(smarm_pid_t pid, void **value, struct smarm_exit_info *info,
+		    int64_t deadline);
+/* Join groups (smarm_join_all / smarm_join_any).  May switch. */
+int smarm__pid_join_set(const smarm_pid_t *pids, size_t n, bool all,
+			struct smarm_exit_info *infos, int64_t deadline);
 int smarm__pid_detach(smarm_pid_t pid);
 size_t smarm__pid_used(void);
 /* Copy a live actor's name. -ESRCH otherwise. */
@@ -189,7 +227,14 @@ int smarm__pid_name(smarm_pid_t pid, char *buf, size_t len);
  * to the global queue. */
 #define SMARM__RUNQ 256
 struct smarm__carrier {
-	/* Owner-only fields: read and written by the carrier's own thread. */
+	/* Preemption (preempt.c).  First on purpose: SMARM_CHECK() in smarm.h
+	 * reads it at offset 0 through smarm__tls_carrier.  0: nothing asked.
+	 * Otherwise the monitor thread asks the actor that was switched in
+	 * when `switches` was preempt - 1 to yield at its next safe point;
+	 * the owner clears it (CAS to 0) when it honours or finds it stale. */
+	_Atomic uint64_t preempt;
+	/* Owner-only fields: read and written by the carrier's own thread
+	 * (the monitor reads `current` and `switches` with relaxed loads). */
 	int id;
 	struct smarm__actor *current;      /* NULL while in the idle loop */
 	struct smarm__actor *prev;         /* switched out, awaiting finish_switch */
@@ -216,6 +261,9 @@ struct smarm__carrier {
 	_Atomic int idle;                  /* on the idle list (under idle_lock) */
 	struct smarm__carrier *idle_next;  /* idle list link, under idle_lock */
 };
+
+/* SMARM_CHECK() (smarm.h) reads the request word at offset 0. */
+_Static_assert(offsetof(struct smarm__carrier, preempt) == 0, "carrier preempt");
 
 struct smarm__rt {
 	int ncarriers;
@@ -247,6 +295,10 @@ extern struct smarm__rt smarm__rt;
 /* The carrier the calling OS thread runs, or NULL.  Not inlined, so a value
  * read before a switch is never reused after it (the actor may migrate). */
 struct smarm__carrier *smarm__carrier(void);
+/* The variable behind it.  Exported (SMARM_CHECK() reads it inline); read it
+ * directly only where nothing between the read and its use can switch. */
+extern __thread struct smarm__carrier *smarm__tls_carrier
+	__attribute__((tls_model("initial-exec")));
 /* The running actor, or NULL outside actors.  Same caveat. */
 struct smarm__actor *smarm__self(void);
 
@@ -254,7 +306,9 @@ struct smarm__actor *smarm__self(void);
  * self where a waker finds it, then smarm__park. */
 void smarm__wait_prepare(struct smarm__actor *self, const char *what, void *obj);
 /* Switch away until smarm__wake(self, v) (returns v) or until the deadline
- * (absolute ns, -1 for none) passes (returns -ETIMEDOUT).  May switch. */
+ * (absolute ns, -1 for none) passes (returns -ETIMEDOUT).  Also returns
+ * -ECANCELED, at once or when woken, if the actor is asked to stop (the
+ * failure model, below), deadline or not.  May switch. */
 intptr_t smarm__park(int64_t deadline);
 /* Make a waiting actor runnable with result v.  Returns false if it was not
  * waiting (already woken, or timed out).  Callable from any thread.
@@ -262,8 +316,14 @@ intptr_t smarm__park(int64_t deadline);
 bool smarm__wake(struct smarm__actor *a, intptr_t v);
 /* Put a runnable actor on a run queue (no state check). */
 void smarm__ready(struct smarm__actor *a);
-/* Let others run; self stays runnable. May switch. */
+/* Let others run; self stays runnable.  An exit point: an actor asked to
+ * stop ends here (actor.c), so call it only where the actor holds no
+ * runtime state.  May switch, may not return. */
 void smarm__yield(void);
+/* A preemption: run due timers, reap ready fds, then yield (preempt.c's
+ * safe points call it, the SIGURG handler included).  Through smarm__yield
+ * it is an exit point.  May switch, may not return. */
+void smarm__sched_preempt(void);
 /* Switch away from a finished actor for good. */
 __attribute__((noreturn)) void smarm__sched_exit(struct smarm__actor *self);
 /* Wake an idle carrier if there is work it could take. */
@@ -280,10 +340,183 @@ void smarm__sched_fini(void);
 /* io.c hooks: events from the epoll set owned by sched.c. */
 void smarm__io_ready(void *ptr, uint32_t events);
 
-/* ---- fault.c: overflow and fault reports on a per-carrier altstack ---- */
+/* ---- preempt.c: time slices, safe points, the monitor, SIGURG ----
+ * The monitor thread asks an actor that has run for a slice to yield by
+ * setting c->preempt; safe points (the malloc family, SMARM_CHECK, the
+ * SIGURG handler when the interrupted code is the program's own) honour
+ * it.  See preempt.c's header for the rules. */
+/* Read the configuration (smarm_config, SMARM_PREEMPT, SMARM_SLICE) for the
+ * next run.  -EINVAL for bad configuration fields.  sched_init calls it. */
+int smarm__preempt_init(const struct smarm_config *cfg);
+/* Start the monitor (and install the SIGURG handler in signal mode) once
+ * every carrier thread exists; stop and join it before any carrier thread
+ * is joined.  sched_run calls both, on carrier 0. */
+void smarm__preempt_start(void);
+void smarm__preempt_stop(void);
+/* A carrier left the idle list: wake the monitor if it sleeps because
+ * every carrier was asleep.  Never switches. */
+void smarm__preempt_carrier_awake(void);
+/* The malloc family's slow path, called only when c->preempt is set;
+ * `caller` is the return address of the allocation call: it yields only if
+ * that lies in the program's own code.  May switch, may not return (an
+ * exit point, as every preemption is). */
+void smarm__preempt_alloc(const void *caller);
+/* Is pc in the program's own code (the main executable's text, smarm's
+ * excluded)?  Async-signal-safe. */
+bool smarm__preempt_app_code(uintptr_t pc);
+/* Counters since the process started (relaxed snapshots). */
+struct smarm__preempt_stats {
+	uint64_t requests;   /* flags the monitor set */
+	uint64_t signals;    /* SIGURGs the monitor sent */
+	uint64_t by_alloc;   /* yields at a malloc-family call */
+	uint64_t by_check;   /* yields at SMARM_CHECK / smarm_preempt_point */
+	uint64_t by_signal;  /* yields inside the SIGURG handler */
+	uint64_t deferred;   /* SIGURGs that landed outside the program's code */
+	uint64_t migrated;   /* signal preemptions resumed on another carrier */
+	uint64_t looks;      /* monitor wake-ups */
+	uint64_t monitor_cpu_ns; /* CPU time of monitor threads that have ended */
+};
+void smarm__preempt_stats(struct smarm__preempt_stats *st);
+
+/* ---- fault.c: faults in actors become their panics, on a per-carrier
+ * altstack (see fault.c's header for what is and is not caught). */
 int smarm__fault_init_thread(struct smarm__carrier *c);
 void smarm__fault_fini_thread(struct smarm__carrier *c);
+/* Install the handlers (once per process) and read SMARM_FAULTS. */
 void smarm__fault_install(void);
+
+/* ---- actor.c, link.c, supervisor.c: the failure model ----
+ *
+ * Stop requests.  The SMARM__EXIT_HOW bits of a->exit_req are 0 while
+ * nobody has asked a to stop.  A stopper (smarm_kill, a link, a deadline
+ * timer, a supervisor) CASes the SMARM_EXIT_* it asks for into them (the
+ * first request wins; the reason goes into a->fate->reason first, under a's
+ * slot lock), and unless a defers, calls smarm__flush_cpus() and then
+ * smarm__wake(a, -ECANCELED).  smarm__park
+ * checks smarm__exit_due() after the caller's WAITING store and, if due,
+ * does not wait: it returns -ECANCELED at once.  The flush is what makes
+ * that check sound without a fence on the park path: either the stopper's
+ * CAS on state sees WAITING, or the parker's load sees the request (the
+ * asymmetric Dekker pattern of membarrier(2)).
+ *
+ * So every wait may now return -ECANCELED, deadline or not.  Code that
+ * cannot abandon its wait (a job on another thread that still uses the
+ * waiter's stack) brackets it with smarm__exit_defer/smarm__exit_undefer, and
+ * code that must wait to finish (a supervisor stopping its children) runs
+ * deferred.  The actor ends at the next smarm__exit_point: smarm__yield
+ * (explicit yields and preemption), smarm_sleep, or its own return.
+ *
+ * SMARM__EXIT_DEFER, set by the owner: requests are held off (parks wait,
+ * exit points do not end it).  An ending actor that runs cleanup handlers
+ * sets it for good, so requests that come late are ignored and its
+ * handlers may park. */
+#define SMARM__EXIT_HOW 0xff
+#define SMARM__EXIT_DEFER 0x100
+/* A stop request is pending and not deferred.  Never switches. */
+static inline bool smarm__exit_due(struct smarm__actor *a)
+{
+	int v = atomic_load_explicit(&a->exit_req, memory_order_acquire);
+	return unlikely(v != 0) && (v & SMARM__EXIT_HOW) && !(v & SMARM__EXIT_DEFER);
+}
+/* Hold off stop requests for the caller, and put back the previous state
+ * (pass defer's result: brackets nest).  After the bracket the caller
+ * should pass an exit point or report -ECANCELED.  Never switch. */
+bool smarm__exit_defer(struct smarm__actor *self);          /* was deferred */
+void smarm__exit_undefer(struct smarm__actor *self, bool was); /* restore */
+/* If a stop request is due, end the calling actor here (its cleanup
+ * handlers run); otherwise return.  Call only where the actor holds no
+ * runtime state (no lock, nothing published on a wait queue).  May switch,
+ * may not return. */
+void smarm__exit_point(struct smarm__actor *self);
+/* Ask pid to stop with `how` and `reason` (see above).  0 (asked, or it was
+ * already stopping), -ESRCH, -ENOMEM.  The caller itself ends at once.
+ * Never switches (otherwise). */
+int smarm__exit_request(smarm_pid_t pid, int how, const char *reason);
+/* The same for an actor whose slot lock the caller holds and whose fate
+ * exists.  Never switches. */
+void smarm__request_locked(struct smarm__actor *a, int how, const char *reason);
+/* A full barrier on every CPU running one of our threads (membarrier(2),
+ * else an mprotect TLB shoot-down).  Never switches. */
+void smarm__flush_cpus(void);
+
+/* fail_stage: what the fault handler may do with a fault in this actor. */
+enum {
+	SMARM__STAGE_RUN = 0,     /* running its code: a fault is its panic */
+	SMARM__STAGE_CLEANUP,     /* running cleanup handlers: skip the rest */
+	SMARM__STAGE_END,         /* runtime bookkeeping: a fault here crashes */
+};
+/* An ending in progress (smarm__actor_end's frame; a->ending points to it). */
+struct smarm__ending {
+	int how;
+	int flags;
+	void *value;
+	char reason[SMARM_REASON_MAX];
+};
+/* End the calling actor.  how/value/reason as it ended by itself; a pending
+ * stop request turns a NORMAL end into the requested one.  flags:
+ * SMARM__END_HANDLERS runs its cleanup handlers first; SMARM__END_LOGGED: the
+ * fault handler already reported it. */
+#define SMARM__END_HANDLERS 1
+#define SMARM__END_LOGGED 2
+__attribute__((noreturn)) void smarm__actor_end(struct smarm__actor *self, int how,
+						void *value, const char *reason,
+						int flags);
+
+/* Per-actor supervision state (a->fate), allocated on first use (a link, a
+ * monitor, a stop request, a parent, a deadline): the plain spawn path never
+ * pays for it.  Fields marked [slot] are read and written only under the
+ * owner's slot lock (smarm__pid_lock), which also pins the owner. */
+struct smarm__link {              /* one end of a link, held by each side */
+	struct smarm__link *next;
+	smarm_pid_t pid;              /* the other end */
+};
+struct smarm__monitor {           /* one end of a monitor, held by each side */
+	struct smarm__monitor *next;
+	smarm_pid_t pid;              /* the other side: watcher, or watched */
+	uint64_t ref;
+};
+struct smarm__fate {
+	struct smarm__actor *self;    /* [new] whose this is */
+	smarm_pid_t parent;           /* [spawn] told how we ended; 0: nobody */
+	bool trap;                    /* [slot] link exits arrive as notices */
+	struct smarm__link *links;    /* [slot] */
+	struct smarm__monitor *monitors; /* [slot] who watches us */
+	struct smarm__monitor *watching; /* [slot] whom we watch */
+	struct smarm__timer deadline; /* [s] the spawn timeout: armed by the actor
+	                               * when it starts, deleted when it ends */
+	int64_t timeout;              /* [spawn] ns, 0: none */
+	int64_t due;                  /* [spawn] spawn time + timeout */
+	void *sup;                    /* [slot] supervisor.c: our state if we are one */
+	char reason[SMARM_REASON_MAX]; /* [slot, before the CAS] the stop request's */
+};
+/* a's fate, installing *spare if a has none (then *spare = NULL).  Call with
+ * a's slot lock held (or before a is published). */
+struct smarm__fate *smarm__fate_of(struct smarm__actor *a, struct smarm__fate **spare);
+struct smarm__fate *smarm__fate_new(void);
+/* link.c: act on a detached fate after smarm__pid_exit: notices to the
+ * parent, links and monitors; stop linked actors; free f.  Never switches. */
+void smarm__fate_deliver(struct smarm__actor *self, struct smarm__fate *f, int how,
+			 void *value, const char *reason);
+/* link.c: the spawner's half of SMARM_SPAWN_LINK: put `back` (allocated by
+ * the caller) into self's links, pointing at the new actor a (published,
+ * not yet running); *spare becomes self's fate if it has none (then
+ * *spare = NULL; the caller frees what is left).  Never switches. */
+void smarm__link_spawned(struct smarm__actor *self, struct smarm__actor *a,
+			 struct smarm__link *back, struct smarm__fate **spare);
+/* Fill a notice's fixed part; returns the bytes to send (cut after the
+ * reason's NUL).  Never switches. */
+size_t smarm__notice_fill(struct smarm_notice *n, smarm_pid_t pid, const char *name,
+			  int how, void *value, const char *reason, int via,
+			  uint64_t ref);
+/* snprintf that may cut its output on purpose (reasons are bounded).
+ * Async-signal-safe with the conversions smarm__msg allows. */
+__attribute__((format(printf, 3, 4))) void smarm__fmt(char *buf, size_t len,
+						     const char *fmt, ...);
+/* supervisor.c, for tests: called by a supervisor right after it has
+ * spawned a child (so the order of calls is the start order). */
+extern void (*smarm__sup_trace)(smarm_pid_t sup, const char *child, smarm_pid_t pid);
+/* The notice kind (SMARM_MSG_EXIT/PANIC/TIMEOUT) for an end. */
+int smarm__notice_kind(int how);
 
 /* ---- config.c ---- */
 long smarm__env_long(const char *name, long dflt, long min, long max);
@@ -295,6 +528,13 @@ static inline int64_t smarm__now(void)
 {
 	return smarm_now();
 }
+/* now + ns as an absolute deadline, saturating: a huge timeout is -1
+ * (none) rather than signed overflow. */
+static inline int64_t smarm__deadline_after(int64_t ns)
+{
+	int64_t now = smarm_now();
+	return ns > INT64_MAX - now ? -1 : now + ns;
+}
 
 /* ---- mailbox.c (smarm__mbox_free is declared weak next to the actor) ---- */
 /* Deliver a message of `kind` (SMARM_MSG_DATA or a runtime notice) from
@@ -302,5 +542,38 @@ static inline int64_t smarm__now(void)
  * -ESRCH, -EINVAL, -ENOMEM.  Never switches (in link mode). */
 int smarm__mbox_post(smarm_pid_t to, int kind, smarm_pid_t from, const void *data,
 		     size_t len);
+
+/* ---- io.c: fds for actors; the netpoller's half of the epoll set that
+ * sched.c owns (it calls smarm__io_ready, declared with sched.c, for every
+ * event whose data.ptr is set). */
+/* Actors parked on fd readiness.  Carriers reap the epoll set without
+ * blocking only while it is non-zero, so pure-CPU work never pays for I/O. */
+extern _Atomic int smarm__io_waiters;
+/* The runtime stopped and its epoll set is closed: every registration is
+ * void (run.c, after smarm__sched_fini). */
+void smarm__io_fini(void);
+
+/* ---- pool.c: OS threads that run blocking calls for parked actors. */
+struct smarm__pool_job {
+	struct smarm__pool_job *next; /* [pool lock] queue link */
+	smarm_fn fn;                  /* [submit] what to run, in a pool thread */
+	void *arg;                    /* [submit] */
+	void *result;                 /* [lock] fn's return value once done */
+	smarm__lock_t lock;           /* orders completion against the waiter */
+	bool done;                    /* [lock] set by the worker */
+	struct smarm__actor *actor;   /* [lock] the parked waiter, NULL if none */
+};
+/* Queue fn(arg) (j usually lives on the caller's stack and must stay there
+ * until smarm__pool_wait says done).  -EAGAIN when no pool thread exists and
+ * none can be made: the job was not queued.  Never switches. */
+int smarm__pool_submit(struct smarm__pool_job *j, smarm_fn fn, void *arg);
+/* Park the calling actor until j is done (0) or the deadline (absolute ns,
+ * -1 none) passes (-ETIMEDOUT: j still runs and still uses its memory; wait
+ * again before letting it go).  Actors only.  May switch. */
+int smarm__pool_wait(struct smarm__pool_job *j, int64_t deadline);
+/* Threads now, of which idle, and jobs run since the start. */
+void smarm__pool_stats(int *threads, int *idle, int64_t *runs);
+/* How long a pool thread waits for work before it exits (tests shorten it). */
+extern int64_t smarm__pool_idle_ns;
 
 #endif

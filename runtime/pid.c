@@ -15,9 +15,13 @@
  *
  * Slot states (under the slot lock):
  *   LIVE                actor running; s->actor valid
- *   LIVE|JOINING        ... and s->joiner parked on it
- *   EXITED              actor ended, value kept for a joiner
+ *   LIVE|JOINING        ... and s->joiner parked on it (a join group sets
+ *                       JOINING on several slots with the same joiner)
+ *   EXITED              actor ended; how, value, reason kept for a joiner
  *   LIVE|DETACHED       nobody will join; slot freed at exit
+ * An abnormal end's reason is a malloc'd string owned by the slot; it is
+ * freed after the slot lock is dropped (nothing allocates or frees under
+ * it).
  * Lock order: a slot lock, then anything the wake path takes (run queues).
  * free_lock is a leaf.
  */
@@ -36,9 +40,11 @@ struct smarm__slot {
 	uint32_t gen;                 /* [lock] bumped when the slot is freed */
 	uint32_t flags;               /* [lock] LIVE/EXITED/DETACHED/JOINING */
 	uint32_t next_free;           /* [free_lock] free-list link (index + 1) */
+	int how;                      /* [lock] SMARM_EXIT_* once EXITED */
 	struct smarm__actor *actor;   /* [lock] while LIVE */
 	struct smarm__actor *joiner;  /* [lock] while JOINING */
 	void *value;                  /* [lock] exit value once EXITED */
+	char *reason;                 /* [lock] once EXITED abnormally, or NULL */
 };
 
 static struct smarm__slot *_Atomic chunks[MAX_CHUNKS];
@@ -84,17 +90,23 @@ static struct smarm__slot *lookup(smarm_pid_t pid)
 	return s;
 }
 
-static void slot_free(struct smarm__slot *s, uint32_t index)
+/* Returns the reason to free once the slot lock is dropped. */
+static char *slot_free(struct smarm__slot *s, uint32_t index)
 {
+	char *reason = s->reason;
+
 	s->flags = 0;
 	s->actor = s->joiner = NULL;
 	s->value = NULL;
+	s->reason = NULL;
+	s->how = 0;
 	s->gen = s->gen + 1 ? s->gen + 1 : 1;
 	smarm__lock(&free_lock);
 	s->next_free = free_head;
 	free_head = index + 1;
 	smarm__unlock(&free_lock);
 	atomic_fetch_sub_explicit(&used, 1, memory_order_relaxed);
+	return reason;
 }
 
 int smarm__pid_new(struct smarm__actor *a, bool detached)
@@ -157,26 +169,50 @@ void smarm__pid_unlock(struct smarm__slot *slot)
 	smarm__unlock(&slot->lock);
 }
 
-void smarm__pid_exit(struct smarm__actor *a, void *value)
+struct smarm__fate *smarm__pid_exit(struct smarm__actor *a, int how, void *value,
+				    char *reason)
 {
 	struct smarm__slot *s = slot_at(pid_index(a->pid));
+	struct smarm__fate *f;
 
 	smarm__lock(&s->lock);
 	smarm_assert(s->gen == pid_gen(a->pid) && (s->flags & LIVE));
 	s->actor = NULL;
+	f = a->fate;
+	a->fate = NULL;
 	if (s->flags & DETACHED) {
 		slot_free(s, pid_index(a->pid));
 		smarm__unlock(&s->lock);
-		return;
+		free(reason);
+		return f;
 	}
 	s->flags = (s->flags & ~LIVE) | EXITED;
-	s->value = value;
+	s->how = how;
+	s->value = how == SMARM_EXIT_NORMAL ? value : NULL;
+	s->reason = reason;
 	if (s->flags & JOINING)
 		smarm__wake(s->joiner, 0);
 	smarm__unlock(&s->lock);
+	return f;
 }
 
-int smarm__pid_join(smarm_pid_t pid, void **value, int64_t deadline)
+/* Copy an EXITED slot's status out (under its lock).  0 or -EOWNERDEAD. */
+static int status_of(struct smarm__slot *s, void **value, struct smarm_exit_info *info)
+{
+	if (value)
+		*value = s->value;
+	if (info) {
+		info->how = s->how;
+		info->value = s->value;
+		snprintf(info->reason, sizeof info->reason, "%s",
+			 s->reason ? s->reason
+			 : s->how == SMARM_EXIT_NORMAL ? "" : smarm_exit_str(s->how));
+	}
+	return s->how == SMARM_EXIT_NORMAL ? 0 : -EOWNERDEAD;
+}
+
+int smarm__pid_join(smarm_pid_t pid, void **value, struct smarm_exit_info *info,
+		    int64_t deadline)
 {
 	struct smarm__actor *self = smarm__self();
 	struct smarm__slot *s;
@@ -200,23 +236,150 @@ int smarm__pid_join(smarm_pid_t pid, void **value, int64_t deadline)
 		s->joiner = self;
 		smarm__wait_prepare(self, "join", s);
 		smarm__unlock(&s->lock);
-		smarm__park(deadline);
+		intptr_t r = smarm__park(deadline);
 		/* JOINING keeps everyone else off the slot, so it still has our
-		 * generation: whether we were woken or timed out, the slot's
-		 * state decides. */
+		 * generation: whether we were woken, timed out or are being
+		 * stopped, the slot's state decides. */
 		smarm__lock(&s->lock);
 		s->flags &= ~JOINING;
 		s->joiner = NULL;
 		if (!(s->flags & EXITED)) {
 			smarm__unlock(&s->lock);
-			return -ETIMEDOUT;
+			return r < 0 ? (int)r : -ETIMEDOUT;
 		}
 	}
-	if (value)
-		*value = s->value;
-	slot_free(s, pid_index(pid));
+	int rc = status_of(s, value, info);
+	char *reason = slot_free(s, pid_index(pid));
 	smarm__unlock(&s->lock);
-	return 0;
+	if (unlikely(reason != NULL))
+		free(reason);
+	return rc;
+}
+
+/* Drop our JOINING mark from the first n slots of a group. */
+static void unjoin(const smarm_pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct smarm__slot *s = lookup(pids[i]);
+		if (!s)
+			continue; /* cannot happen: JOINING pins the generation */
+		s->flags &= ~JOINING;
+		s->joiner = NULL;
+		smarm__unlock(&s->lock);
+	}
+}
+
+/* How many of the group have ended; *first gets the lowest such index. */
+static size_t group_exited(const smarm_pid_t *pids, size_t n, size_t *first)
+{
+	size_t k = 0;
+
+	*first = n;
+	for (size_t i = 0; i < n; i++) {
+		struct smarm__slot *s = lookup(pids[i]);
+		if (!s)
+			continue;
+		if (s->flags & EXITED) {
+			if (k++ == 0)
+				*first = i;
+		}
+		smarm__unlock(&s->lock);
+	}
+	return k;
+}
+
+/* Collect slot i of a group (EXITED, JOINING ours).  0 or -EOWNERDEAD. */
+static int group_collect(smarm_pid_t pid, struct smarm_exit_info *info)
+{
+	struct smarm__slot *s = lookup(pid);
+	char *reason;
+	int rc;
+
+	smarm_assert(s && (s->flags & EXITED));
+	rc = status_of(s, NULL, info);
+	reason = slot_free(s, pid_index(pid));
+	smarm__unlock(&s->lock);
+	free(reason);
+	return rc;
+}
+
+/* A join group: mark every slot JOINING with us as the joiner (so each exit
+ * wakes us, under the same protocol as a single join), then wait until the
+ * condition holds: any one, or all, EXITED.  Each wake-up rescans the group
+ * (O(n) slot locks); an exit that happens while we scan still wakes us,
+ * because we are WAITING from before the scan. */
+int smarm__pid_join_set(const smarm_pid_t *pids, size_t n, bool all,
+			struct smarm_exit_info *infos, int64_t deadline)
+{
+	struct smarm__actor *self = smarm__self();
+	size_t marked, k, first;
+	int err = 0;
+
+	if (!self)
+		return -EPERM;
+	if (!pids || n == 0)
+		return -EINVAL;
+	for (marked = 0; marked < n; marked++) {
+		struct smarm__slot *s;
+		if (pids[marked] == self->pid) {
+			err = -EDEADLK;
+			break;
+		}
+		if (!(s = lookup(pids[marked]))) {
+			err = -ESRCH;
+			break;
+		}
+		if (s->flags & (DETACHED | JOINING)) {
+			smarm__unlock(&s->lock);
+			err = -EINVAL;
+			break;
+		}
+		s->flags |= JOINING;
+		s->joiner = self;
+		smarm__unlock(&s->lock);
+	}
+	if (err) {
+		unjoin(pids, marked);
+		return err;
+	}
+	k = group_exited(pids, n, &first);
+	while (all ? k < n : k == 0) {
+		intptr_t r;
+		bool ready;
+		if (deadline == 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		smarm__wait_prepare(self, all ? "join all" : "join any", (void *)pids);
+		k = group_exited(pids, n, &first);
+		ready = all ? k == n : k > 0;
+		if (ready)
+			smarm__wake(self, 0); /* do not wait: park returns at once */
+		r = smarm__park(ready ? -1 : deadline);
+		if (ready)
+			break;
+		k = group_exited(pids, n, &first);
+		if (r < 0 && (all ? k < n : k == 0)) {
+			err = (int)r;
+			break;
+		}
+	}
+	if (err) {
+		unjoin(pids, n);
+		return err;
+	}
+	if (!all) {
+		int rc = group_collect(pids[first], infos);
+		(void)rc;
+		unjoin(pids, first);
+		unjoin(pids + first + 1, n - first - 1);
+		return (int)first;
+	}
+	int bad = 0;
+	for (size_t i = 0; i < n; i++)
+		if (group_collect(pids[i], infos ? &infos[i] : NULL) < 0)
+			bad++;
+	return bad;
 }
 
 int smarm__pid_detach(smarm_pid_t pid)

@@ -37,6 +37,7 @@ int smarm_run(smarm_fn root, void *arg, const struct smarm_config *cfg, void **r
 		*result = smarm__rt.root_result;
 	smarm__rt.root = 0;
 	smarm__sched_fini();
+	smarm__io_fini();
 	smarm__timer_fini();
 	r = 0;
 out:

@@ -8,8 +8,9 @@
  *   - c->runnext: the actor most recently readied by carrier c; it runs
  *     next on c, so a message ping-pong stays on one carrier and in cache.
  *   - c->ring: a bounded ring.  Only the owner pushes (tail); the owner and
- *     thieves take from the head with a CAS.  A full ring spills half of
- *     itself to the global queue.
+ *     thieves take from the head with a CAS.  A full ring sends newcomers to
+ *     the global queue, and the global queue refills a ring at its tail, so
+ *     actors run in the order they became runnable (runnext aside).
  *   - the global queue (rt.gq_*), under gq_lock: spills, and actors made
  *     ready by threads that are not carriers.  Carriers look at it every
  *     64th switch even when they have local work, so it cannot starve.
@@ -28,10 +29,18 @@
  * (stealing half of another carrier's ring, taking runnext only on the
  * final check), then sleeps.  At most one sleeper is the poller: it sleeps
  * in epoll_pwait2 with the earliest timer deadline as its timeout, so timers
- * and (later) I/O wake the runtime without a thread spinning; the others
- * sleep on their own futex word.  smarm__ready() wakes a sleeper when none
- * is spinning (Go's wakep), and a woken carrier counts as spinning until it
- * finds work or sleeps again, so a burst of wakes costs one futex call.
+ * and I/O readiness (io.c) wake the runtime without a thread spinning; the
+ * others sleep on their own futex word.  smarm__ready() wakes a sleeper when
+ * none is spinning (Go's wakep), and a woken carrier counts as spinning until
+ * it finds work or sleeps again, so a burst of wakes costs one futex call.
+ *
+ * I/O readiness when nobody sleeps in epoll: while any actor waits on an fd
+ * (smarm__io_waiters), a carrier reaps the epoll set without blocking
+ * (poll_io: epoll_wait(..., 0)) before it spins and on every pass of the
+ * spin, and a busy carrier does so every GQ_EVERY switches in pick(), so a
+ * runtime with every carrier busy still sees its fds.  One carrier at a time
+ * polls; the poller's eventfd is left to the poller.  Pure-CPU work, with no
+ * fd waiters, makes no such call.
  *
  * No lost wake-ups: a waker publishes work with a seq_cst RMW (runnext xchg
  * or gq_len add) and then reads nidle; a sleeper adds itself to nidle with a
@@ -75,8 +84,18 @@ struct smarm__rt smarm__rt = {
 
 static int nalloc; /* carriers allocated (ncarriers may shrink at start) */
 
-static __thread struct smarm__carrier *tls_carrier
+/* Exported for SMARM_CHECK() (smarm.h), which reads it inline. */
+SMARM_API __thread struct smarm__carrier *smarm__tls_carrier
 	__attribute__((tls_model("initial-exec")));
+#define tls_carrier smarm__tls_carrier
+
+/* &errno, computed anew at each call: glibc declares __errno_location
+ * const, so GCC would otherwise reuse the previous carrier's &errno after a
+ * switch that migrated us. */
+__attribute__((noipa)) static int *errno_here(void)
+{
+	return &errno;
+}
 
 /* Out of line on purpose: an actor that migrated must not reuse a TLS
  * address computed on its previous carrier. */
@@ -106,90 +125,78 @@ static void gq_put_list(struct smarm__actor *head, struct smarm__actor *tail, lo
 	atomic_fetch_add(&smarm__rt.gq_len, n); /* seq_cst: see "No lost wake-ups" */
 }
 
-static void runq_put(struct smarm__carrier *c, struct smarm__actor *a);
+static struct smarm__actor *ring_get(struct smarm__carrier *c);
 
-/* Take one actor to run and move up to a ring's quarter more onto c's ring,
- * so a carrier that found the global queue busy does not come back at once. */
+static uint32_t ring_room(struct smarm__carrier *c)
+{
+	/* Only c pushes to its ring, so the room can only grow meanwhile. */
+	return SMARM__RUNQ - (atomic_load_explicit(&c->tail, memory_order_relaxed) -
+			      atomic_load_explicit(&c->head, memory_order_acquire));
+}
+
+/* Move actors from the head of the global queue to the tail of c's ring (a
+ * fair share, as many as fit) and return the oldest actor c now holds, the
+ * ring's head: queue order is kept across the two queues.  A full ring first
+ * gives up its head to make room for one, so a ring kept full by actors
+ * that yield cannot starve the global queue either. */
 static struct smarm__actor *gq_get(struct smarm__carrier *c)
 {
-	struct smarm__actor *a, *more = NULL;
-	long n = 0, len;
+	struct smarm__actor *a, *last, *first = NULL;
+	uint32_t room;
+	long n, want;
 
 	if (atomic_load_explicit(&smarm__rt.gq_len, memory_order_relaxed) == 0)
 		return NULL;
+	if ((room = ring_room(c)) == 0) {
+		first = ring_get(c);
+		room = ring_room(c);
+	}
 	smarm__lock(&smarm__rt.gq_lock);
-	a = smarm__rt.gq_head;
-	if (a) {
-		len = atomic_load_explicit(&smarm__rt.gq_len, memory_order_relaxed);
-		long want = len / smarm__rt.ncarriers;
-		if (want > SMARM__RUNQ / 4)
-			want = SMARM__RUNQ / 4;
-		struct smarm__actor *last = a;
-		n = 1;
-		while (n <= want && last->next) {
-			last = last->next;
-			n++;
-		}
-		smarm__rt.gq_head = last->next;
-		if (!smarm__rt.gq_head)
-			smarm__rt.gq_tail = NULL;
-		last->next = NULL;
-		more = a->next;
+	if (!(a = smarm__rt.gq_head)) {
+		smarm__unlock(&smarm__rt.gq_lock);
+		return first;
 	}
+	want = atomic_load_explicit(&smarm__rt.gq_len, memory_order_relaxed) /
+	       smarm__rt.ncarriers;
+	if (want > (long)room)
+		want = room;
+	if (want < 1)
+		want = 1;
+	for (last = a, n = 1; n < want && last->next; n++)
+		last = last->next;
+	smarm__rt.gq_head = last->next;
+	if (!smarm__rt.gq_head)
+		smarm__rt.gq_tail = NULL;
+	last->next = NULL;
 	smarm__unlock(&smarm__rt.gq_lock);
-	if (!a)
-		return NULL;
 	atomic_fetch_sub(&smarm__rt.gq_len, n);
-	while (more) {
-		struct smarm__actor *m = more;
-		more = m->next;
-		runq_put(c, m);
+	while (a) {
+		struct smarm__actor *m = a;
+		uint32_t t = atomic_load_explicit(&c->tail, memory_order_relaxed);
+		a = m->next;
+		atomic_store_explicit(&c->ring[t % SMARM__RUNQ], m, memory_order_relaxed);
+		atomic_store_explicit(&c->tail, t + 1, memory_order_release);
 	}
-	return a;
+	return first ? first : ring_get(c);
 }
 
 /* ---- per-carrier run queues ---------------------------------------------- */
 
-/* The ring is full: move half of it and `a` to the global queue.  Fails if a
- * thief moved the head meanwhile; the caller retries. */
-static bool runq_spill(struct smarm__carrier *c, struct smarm__actor *a,
-		       uint32_t h, uint32_t t)
-{
-	uint32_t n = (t - h) / 2;
-	struct smarm__actor *first, *last;
-
-	first = atomic_load_explicit(&c->ring[h % SMARM__RUNQ], memory_order_relaxed);
-	last = first;
-	for (uint32_t i = 1; i < n; i++) {
-		struct smarm__actor *x =
-			atomic_load_explicit(&c->ring[(h + i) % SMARM__RUNQ],
-					     memory_order_relaxed);
-		last->next = x;
-		last = x;
-	}
-	if (!atomic_compare_exchange_strong_explicit(&c->head, &h, h + n,
-						     memory_order_release,
-						     memory_order_relaxed))
-		return false;
-	last->next = a;
-	gq_put_list(first, a, n + 1);
-	return true;
-}
-
+/* A full ring sends the newcomer to the global queue (not half the ring, as
+ * Go does): the ring holds the oldest work and the global queue the newer,
+ * so the order actors became runnable in is kept. */
 static void runq_put(struct smarm__carrier *c, struct smarm__actor *a)
 {
-	for (;;) {
-		uint32_t h = atomic_load_explicit(&c->head, memory_order_acquire);
-		uint32_t t = atomic_load_explicit(&c->tail, memory_order_relaxed);
-		if (t - h < SMARM__RUNQ) {
-			atomic_store_explicit(&c->ring[t % SMARM__RUNQ], a,
-					      memory_order_relaxed);
-			atomic_store_explicit(&c->tail, t + 1, memory_order_release);
-			return;
-		}
-		if (runq_spill(c, a, h, t))
-			return;
+	uint32_t h = atomic_load_explicit(&c->head, memory_order_acquire);
+	uint32_t t = atomic_load_explicit(&c->tail, memory_order_relaxed);
+
+	if (t - h < SMARM__RUNQ) {
+		atomic_store_explicit(&c->ring[t % SMARM__RUNQ], a, memory_order_relaxed);
+		atomic_store_explicit(&c->tail, t + 1, memory_order_release);
+		return;
 	}
+	a->next = NULL;
+	gq_put_list(a, a, 1);
 }
 
 static struct smarm__actor *ring_get(struct smarm__carrier *c)
@@ -405,6 +412,36 @@ static void finish_prev(struct smarm__carrier *c)
 		atomic_store_explicit(&p->on_cpu, 0, memory_order_release);
 }
 
+/* Reap I/O readiness without blocking and make the actors waiting on the
+ * ready fds runnable (on c's queues, through smarm__wake).  Only while some
+ * actor waits on an fd, and one carrier at a time: a second would find the
+ * set just emptied.  The wake-up eventfd (data.ptr NULL) is level-triggered
+ * and belongs to the sleeping poller, so it is left unread.  Returns how many
+ * fds had events.  Runs on an actor's stack from pick(): keep the frame
+ * small.  Never switches. */
+static __attribute__((noinline)) int poll_io(void)
+{
+	static _Atomic int polling;
+	struct epoll_event ev[32];
+	int n, k = 0, e;
+
+	if (atomic_load_explicit(&smarm__io_waiters, memory_order_relaxed) == 0 ||
+	    atomic_load_explicit(&polling, memory_order_relaxed) ||
+	    atomic_exchange_explicit(&polling, 1, memory_order_acquire))
+		return 0;
+	e = errno;
+	n = epoll_wait(smarm__rt.epfd, ev, 32, 0);
+	errno = e;
+	atomic_store_explicit(&polling, 0, memory_order_release);
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.ptr) {
+			smarm__io_ready(ev[i].data.ptr, ev[i].events);
+			k++;
+		}
+	}
+	return k;
+}
+
 /* The next actor for carrier c, without blocking; NULL if none. */
 static struct smarm__actor *pick(struct smarm__carrier *c)
 {
@@ -415,6 +452,8 @@ static struct smarm__actor *pick(struct smarm__carrier *c)
 		 * the ring, the global queue or the timers. */
 		if (smarm__timer_next() != INT64_MAX)
 			smarm__timer_run(smarm__now());
+		/* ... nor fds that became ready while every carrier is busy. */
+		poll_io();
 		if ((a = gq_get(c)) || (a = ring_get(c)))
 			return a;
 	}
@@ -457,7 +496,7 @@ static void switch_from(struct smarm__carrier *c, struct smarm__actor *self,
 	smarm__ctx_switch(&self->ctx, to);
 	FIBER_FINISH(self->asan_fake_stack);
 	finish_prev(self->carrier);
-	errno = self->saved_errno;
+	*errno_here() = self->saved_errno;
 }
 
 /* First code of every actor, on its own stack: complete the switch that
@@ -475,11 +514,32 @@ void smarm__wait_prepare(struct smarm__actor *self, const char *what, void *obj)
 	atomic_store_explicit(&self->state, SMARM__WAITING, memory_order_relaxed);
 }
 
+/* A park deadline passed.  Unlike smarm__wake, the actor joins the tail of
+ * the ring rather than runnext: expiries that fire together run in the
+ * order they fired, behind the work already queued, and do not displace a
+ * request/response pair's runnext. */
 static void park_timeout(struct smarm__timer *t)
 {
 	struct smarm__actor *a =
 		(struct smarm__actor *)((char *)t - offsetof(struct smarm__actor, timer));
-	smarm__wake(a, -ETIMEDOUT);
+	struct smarm__carrier *c = tls_carrier;
+	int w = SMARM__WAITING;
+
+	if (!atomic_compare_exchange_strong(&a->state, &w, SMARM__RUNNABLE))
+		return;
+	a->wake_result = -ETIMEDOUT;
+	/* Behind a backlog in the global queue if there is one, so that a
+	 * burst of expiries larger than the ring still runs in order. */
+	if (c && atomic_load_explicit(&smarm__rt.gq_len, memory_order_relaxed) == 0) {
+		runq_put(c, a);
+		/* runq_put publishes with a release store; wakep's reading of
+		 * nidle must not pass it ("No lost wake-ups"). */
+		atomic_thread_fence(memory_order_seq_cst);
+	} else {
+		a->next = NULL;
+		gq_put_list(a, a, 1);
+	}
+	smarm__wakep();
 }
 
 intptr_t smarm__park(int64_t deadline)
@@ -488,7 +548,14 @@ intptr_t smarm__park(int64_t deadline)
 	struct smarm__carrier *c;
 
 	smarm_assert(self && atomic_load(&self->state) != SMARM__RUNNING);
-	if (deadline >= 0 && smarm__timer_add(&self->timer, deadline, park_timeout) < 0)
+	/* An actor asked to stop does not wait (internal.h, "the failure
+	 * model"): a stopper's smarm__flush_cpus orders its request against
+	 * our WAITING store, so this plain load cannot miss it while the
+	 * stopper's wake misses us. */
+	atomic_signal_fence(memory_order_seq_cst);
+	if (smarm__exit_due(self))
+		smarm__wake(self, -ECANCELED);
+	else if (deadline >= 0 && smarm__timer_add(&self->timer, deadline, park_timeout) < 0)
 		smarm__wake(self, -ENOMEM);
 	c = self->carrier;
 	next = pick(c);
@@ -514,12 +581,28 @@ void smarm__yield(void)
 		sched_yield();
 		return;
 	}
+	smarm__exit_point(self); /* an actor asked to stop ends here */
 	c = self->carrier;
 	if (!(next = pick(c)))
 		return;
 	atomic_store_explicit(&self->state, SMARM__RUNNABLE, memory_order_relaxed);
 	runq_put(c, self);
 	switch_from(c, self, next, false);
+}
+
+/* Preemption (preempt.c): the running actor's slice is over.  First look
+ * at what a busy carrier otherwise sees only every GQ_EVERY switches (due
+ * timers, ready fds: the actor we preempt is often what they wait behind),
+ * then yield.  Called at safe points, the SIGURG handler included.  May
+ * switch, may not return (smarm__yield is an exit point). */
+void smarm__sched_preempt(void)
+{
+	int64_t now = smarm__now();
+
+	if (smarm__timer_next() <= now)
+		smarm__timer_run(now);
+	poll_io();
+	smarm__yield();
 }
 
 void smarm_yield(void)
@@ -544,7 +627,9 @@ int smarm_sleep(int64_t ns)
 		return 0;
 	}
 	smarm__wait_prepare(self, "sleep", NULL);
-	intptr_t r = smarm__park(smarm__now() + ns);
+	intptr_t r = smarm__park(smarm__deadline_after(ns));
+	if (r == -ECANCELED)
+		smarm__exit_point(self); /* asked to stop: end here */
 	return r == -ETIMEDOUT ? 0 : (int)r;
 }
 
@@ -559,13 +644,43 @@ static void stop(void)
 	poller_kick();
 }
 
+/* smarm__alive counts actors from spawn to their last switch.  The exit
+ * that brings it to zero sets CLOSED with a CAS and stops the runtime; a
+ * spawn racing it either got its place first (then the CAS fails and the
+ * runtime goes on) or sees CLOSED and fails. */
+#define ALIVE_CLOSED (1L << 62)
+
+bool smarm__alive_get(void)
+{
+	long v = atomic_load(&smarm__alive);
+
+	do {
+		if (v & ALIVE_CLOSED)
+			return false;
+	} while (!atomic_compare_exchange_weak(&smarm__alive, &v, v + 1));
+	return true;
+}
+
+long smarm__alive_count(void)
+{
+	return atomic_load(&smarm__alive) & ~ALIVE_CLOSED;
+}
+
+void smarm__alive_put(void)
+{
+	long z = 0;
+
+	if (atomic_fetch_sub(&smarm__alive, 1) == 1 &&
+	    atomic_compare_exchange_strong(&smarm__alive, &z, ALIVE_CLOSED))
+		stop();
+}
+
 void smarm__sched_exit(struct smarm__actor *self)
 {
 	struct smarm__carrier *c = self->carrier;
 
 	atomic_store_explicit(&self->state, SMARM__DEAD, memory_order_relaxed);
-	if (atomic_fetch_sub(&smarm__alive, 1) == 1)
-		stop();
+	smarm__alive_put();
 	switch_from(c, self, pick(c), true);
 	__builtin_unreachable();
 }
@@ -632,6 +747,7 @@ static void idle_leave(struct smarm__carrier *c)
 	}
 	c->is_poller = false;
 	smarm__unlock(&smarm__rt.idle_lock);
+	smarm__preempt_carrier_awake();
 }
 
 /* Sleep in epoll until the earliest timer, an I/O event or a kick.  The
@@ -643,7 +759,7 @@ static void sleep_poller(void)
 	int64_t until;
 	int n = 0;
 
-	/* poll_until is published before the final read of the heap, so a
+	/* poll_until is published before the final read of the timers, so a
 	 * timer added after that read sees it and kicks us (timer_poke). */
 	until = smarm__timer_next();
 	atomic_store(&smarm__rt.poll_until, until);
@@ -666,6 +782,8 @@ static void sleep_poller(void)
 			if (read(smarm__rt.wakefd, &v, sizeof v) < 0) {
 				/* EAGAIN: another wake already drained it. */
 			}
+		} else {
+			smarm__io_ready(ev[i].data.ptr, ev[i].events);
 		}
 	}
 }
@@ -686,6 +804,9 @@ static struct smarm__actor *find_work(struct smarm__carrier *c)
 		if (smarm__timer_next() <= now)
 			smarm__timer_run(now);
 		if ((a = runq_get(c)) || (a = gq_get(c)) || (a = steal_any(c, false)))
+			return found(c, a, polled);
+		/* Before the spin and on each of its passes: the fds (poll_io). */
+		if (poll_io() && (a = runq_get(c)))
 			return found(c, a, polled);
 		if (!c->spinning && spin_until == 0) {
 			int busy = smarm__rt.ncarriers - atomic_load(&smarm__rt.nidle);
@@ -794,7 +915,10 @@ int smarm__sched_init(const struct smarm_config *cfg)
 				  (size_t)1 << 30);
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	int perr = smarm__preempt_init(cfg);
 
+	if (perr < 0)
+		return perr;
 	smarm__rt.ncarriers = n;
 	smarm__rt.stack_size = (ss + pg - 1) / pg * pg;
 	smarm__rt.carriers = calloc(n, sizeof *smarm__rt.carriers);
@@ -820,6 +944,7 @@ int smarm__sched_init(const struct smarm_config *cfg)
 		return e;
 	}
 	atomic_store(&smarm__rt.stopping, 0);
+	atomic_store(&smarm__alive, 0);
 	atomic_store(&smarm__rt.poller, 0);
 	atomic_store(&smarm__rt.poll_until, INT64_MAX);
 	smarm__fault_install();
@@ -848,7 +973,9 @@ int smarm__sched_run(void)
 			   smarm__rt.ncarriers, strerror(err));
 		smarm__rt.ncarriers = started;
 	}
+	smarm__preempt_start();
 	carrier_loop(c0);
+	smarm__preempt_stop(); /* before the joins: it signals carrier threads */
 	for (int i = 1; i < started; i++)
 		pthread_join((pthread_t)smarm__rt.carriers[i]->thread, NULL);
 	carrier_unbind(c0);

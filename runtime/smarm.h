@@ -23,6 +23,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,6 +54,9 @@ typedef void *(*smarm_fn)(void *arg);
 
 enum {
 	SMARM_SPAWN_DETACHED = 1u << 0, /* nobody will join: the slot is freed at exit */
+	SMARM_SPAWN_CHILD = 1u << 1,    /* the spawner is told how it ended (a notice:
+	                                 * "failure and supervision" below) */
+	SMARM_SPAWN_LINK = 1u << 2,     /* link spawner and actor (smarm_link) at once */
 };
 
 /* Options for smarm_spawn; a NULL pointer or zeroed fields mean defaults. */
@@ -59,6 +64,9 @@ struct smarm_spawn_opts {
 	size_t stack_size; /* usable bytes; 0: the runtime default (SMARM_STACK_SIZE) */
 	const char *name;  /* copied, at most 15 bytes kept; shown in reports */
 	unsigned flags;    /* SMARM_SPAWN_* */
+	int64_t timeout;   /* > 0: an actor still running this many ns after its
+	                    * spawn is stopped (SMARM_EXIT_TIMEOUT, at its next
+	                    * safe point); 0: no limit */
 };
 
 /* Start an actor running fn(arg) and store its pid in *pid (may be NULL).
@@ -75,6 +83,10 @@ SMARM_API int smarm_spawn(smarm_pid_t *pid, smarm_fn fn, void *arg,
  * NULL).  -ESRCH: stale or invalid pid (already joined, or never was);
  * -EDEADLK: pid is the caller; -EINVAL: detached, or already being joined;
  * -EPERM: not called from an actor.
+ * -EOWNERDEAD: it ended abnormally (panic, fault, stopped, deadline): it is
+ * collected all the same (the pid is now stale) and *value is set to NULL;
+ * smarm_join_info says why.  -ECANCELED: the caller is being stopped
+ * (nothing was collected).
  * May switch. */
 SMARM_API int smarm_join(smarm_pid_t pid, void **value);
 
@@ -112,6 +124,9 @@ struct smarm_config {
 	int carriers;           /* carrier OS threads; default: online CPUs */
 	size_t stack_size;      /* default actor stack, usable bytes; default 64 KiB */
 	size_t root_stack_size; /* the root actor's stack; default: stack_size */
+	int preempt;            /* SMARM_PREEMPT_*; default SMARM_PREEMPT (signal) */
+	int64_t slice;          /* time slice, ns; default SMARM_SLICE (10 ms);
+	                         * 100 us to 1 s */
 };
 
 /* Start the runtime on the calling thread (which becomes carrier 0), run
@@ -387,9 +402,420 @@ SMARM_API int smarm_once(smarm_once_t *once, void (*fn)(void *), void *arg);
 
 /* ---- I/O (io.c, pool.c) ------------------------------------------------- */
 
+/* Blocking-looking I/O for actors: a call that would block parks the actor,
+ * never the carrier thread, until the fd is ready, the timeout passes
+ * (-ETIMEDOUT) or the fd is closed with smarm_close (-EBADF).  Timeouts are
+ * relative ns as everywhere (SMARM_FOREVER; 0: one attempt, -ETIMEDOUT if it
+ * would have to wait).  Errors are -errno; errno is never touched.  Called
+ * outside an actor (a plain thread, or before smarm_run), the same calls
+ * block that thread in poll(2).
+ *
+ * File flags are the program's: these calls never set or clear O_NONBLOCK
+ * on an fd (it is shared with every process that holds the file).  Sockets
+ * use MSG_DONTWAIT, pipes and FIFOs RWF_NOWAIT, and what has no readiness
+ * (regular files, devices without non-blocking reads) runs on a pool of
+ * threads (smarm_block_on_io).  Consequences, by kind of fd:
+ *   - sockets never raise SIGPIPE here (MSG_NOSIGNAL: -EPIPE instead);
+ *     a pipe whose reader is gone raises SIGPIPE as write(2) does;
+ *   - on regular files and devices without readiness the timeout is not
+ *     enforced once the pool runs the call (a disk read is not cancellable);
+ *     reads of cached file pages are served at once, without the pool;
+ *   - a tty (or other device without non-blocking reads) in blocking mode is
+ *     read only after poll(2) and FIONREAD say how much is there; another
+ *     process reading the same tty can take those bytes first, and then our
+ *     read() blocks the carrier until more arrive;
+ *   - a listening socket in blocking mode is accepted from only after poll(2)
+ *     says a connection is queued; a process that accepts from the same
+ *     socket can take it first, and then accept blocks the carrier until the
+ *     next connection (set O_NONBLOCK on shared listening sockets);
+ *   - connect on a blocking socket runs in the pool; its timeout aborts the
+ *     attempt with shutdown(2), which leaves the socket unusable (as after
+ *     any failed connect: close it).
+ *
+ * Closing: close fds these calls have waited on with smarm_close, which
+ * wakes every actor parked on the fd with -EBADF.  An fd closed with plain
+ * close() while an actor is parked on it leaves that actor parked (as a
+ * thread blocked in read(2) would stay blocked), and the runtime keeps
+ * believing the fd number is registered with its poller: if the number comes
+ * back for a new file from socket(), pipe() or open(), a wait on it can hang.
+ * Fds returned by smarm_accept and sockets passed to smarm_connect are
+ * renewed automatically; for anything else, call smarm_io_forget(fd) before
+ * a plain close(). */
+
+/* Read up to len bytes, as read(2): the count (0 at end of file), as soon as
+ * any data is there.  -ETIMEDOUT, -EBADF, or the call's own -errno.
+ * May switch. */
+SMARM_API ssize_t smarm_read(int fd, void *buf, size_t len, int64_t timeout);
+
+/* Read exactly len bytes unless end of file comes first (then the shorter
+ * count); the timeout bounds the whole call.  On an error or timeout some
+ * bytes may have been consumed.  May switch. */
+SMARM_API ssize_t smarm_read_full(int fd, void *buf, size_t len, int64_t timeout);
+
+/* Write all len bytes: len, or -errno (-ETIMEDOUT, -EPIPE ...), after which
+ * an unknown prefix may have been written.  May switch. */
+SMARM_API ssize_t smarm_write(int fd, const void *buf, size_t len, int64_t timeout);
+
+/* recv(2) with flags (MSG_PEEK, MSG_TRUNC ...; MSG_WAITALL reads len bytes
+ * or up to end of stream, an error or the timeout, returning what it got if
+ * anything).  May switch. */
+SMARM_API ssize_t smarm_sock_recv(int fd, void *buf, size_t len, int flags,
+                                  int64_t timeout);
+/* Send all len bytes (a datagram socket sends one datagram): len or -errno.
+ * May switch. */
+SMARM_API ssize_t smarm_sock_send(int fd, const void *buf, size_t len, int flags,
+                                  int64_t timeout);
+/* One recvfrom/sendto/recvmsg/sendmsg call, parking while it would block:
+ * returns what the call returns (a stream's sendto/sendmsg may send part).
+ * May switch. */
+SMARM_API ssize_t smarm_sock_recvfrom(int fd, void *buf, size_t len, int flags,
+                                      struct sockaddr *addr, socklen_t *addrlen,
+                                      int64_t timeout);
+SMARM_API ssize_t smarm_sock_sendto(int fd, const void *buf, size_t len, int flags,
+                                    const struct sockaddr *addr, socklen_t addrlen,
+                                    int64_t timeout);
+SMARM_API ssize_t smarm_sock_recvmsg(int fd, struct msghdr *msg, int flags,
+                                     int64_t timeout);
+SMARM_API ssize_t smarm_sock_sendmsg(int fd, const struct msghdr *msg, int flags,
+                                     int64_t timeout);
+
+/* accept4(2): the new fd (flags: SOCK_NONBLOCK, SOCK_CLOEXEC), -ETIMEDOUT,
+ * -errno.  May switch. */
+SMARM_API int smarm_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
+                           int flags, int64_t timeout);
+
+/* connect(2), waiting for the connection to complete: 0, -ETIMEDOUT,
+ * -ECONNREFUSED ...  May switch. */
+SMARM_API int smarm_connect(int fd, const struct sockaddr *addr, socklen_t len,
+                            int64_t timeout);
+
+/* Park until fd is readable (writable): returns the poll(2) events that are
+ * set (POLLIN/POLLOUT, POLLHUP, POLLERR: > 0), -ETIMEDOUT, -EBADF.
+ * May switch. */
+SMARM_API int smarm_wait_readable(int fd, int64_t timeout);
+SMARM_API int smarm_wait_writable(int fd, int64_t timeout);
+
+/* Wake every actor parked on fd with -EBADF, forget the fd, close(2) it.
+ * 0 or close's -errno (-EINTR counts as 0: Linux has released the fd).
+ * Never switches (a close(2) that lingers blocks the carrier). */
+SMARM_API int smarm_close(int fd);
+
+/* As smarm_close without the close(2): for a program that closes fd itself.
+ * Never switches. */
+SMARM_API int smarm_io_forget(int fd);
+
+/* Run fn(arg) on a pool thread and park until it returns; its return value
+ * goes to *result (may be NULL).  For blocking calls that have no smarm
+ * form.  The pool grows on demand up to SMARM_IO_THREADS threads (default
+ * 64; more calls queue) and a thread idle for a second exits.  fn runs on a
+ * plain OS thread: it must not call anything that parks (it may send to
+ * mailboxes and channels).  Outside an actor fn runs on the caller.  0, or
+ * -EINVAL (fn NULL).  May switch. */
+SMARM_API int smarm_block_on_io(smarm_fn fn, void *arg, void **result);
+
+/* getaddrinfo(3) on the pool: returns getaddrinfo's own code (0 or EAI_*;
+ * gai_strerror names it).  Free *res with freeaddrinfo.  May switch. */
+struct addrinfo;
+SMARM_API int smarm_getaddrinfo(const char *node, const char *service,
+                                const struct addrinfo *hints, struct addrinfo **res);
+
 /* ---- preemption (preempt.c) -------------------------------------------- */
 
-/* ---- failure and supervision (panic.c, supervisor.c) ------------------- */
+/* An actor that runs for a time slice (SMARM_SLICE, default 10 ms) without
+ * parking is asked to yield, and yields at the next safe point:
+ *   - a call of the malloc family (malloc, free, calloc, realloc, ...) made
+ *     by the program's own code (not from inside libc or another library);
+ *   - SMARM_CHECK(), for loops that never allocate;
+ *   - in signal mode (the default), anywhere in the program's own code: a
+ *     monitor thread sends the carrier SIGURG, and the handler switches
+ *     away if the interrupted instruction is in the main executable (never
+ *     inside libc, the vDSO, mimalloc, smarm or another shared object; the
+ *     request then waits for the next safe point).
+ * So an actor may be switched, and resumed on another carrier, between two
+ * instructions of the program's own code: the TLS rule at the top of this
+ * header applies everywhere, not only after calls documented "May switch".
+ * Code that must not be switched away from (say, it holds a pthread mutex
+ * or runs inside a library callback that holds a library lock) brackets
+ * itself with smarm_preempt_disable/enable.
+ *
+ * Modes (smarm_config.preempt, or SMARM_PREEMPT=off|alloc|signal):
+ * off: never preempt; alloc: safe points only; signal: both.  smarm uses
+ * SIGURG for this (as Go does); SIGURGs it did not send go to the handler
+ * installed before smarm_run.  A slow system call made directly by an actor
+ * that keeps its carrier busy can see EINTR. */
+enum {
+	SMARM_PREEMPT_DEFAULT = 0, /* the environment's, else SIGNAL */
+	SMARM_PREEMPT_OFF,
+	SMARM_PREEMPT_ALLOC,
+	SMARM_PREEMPT_SIGNAL,
+};
+
+/* A safe point: if the running actor's slice is over, yield.  This is what
+ * SMARM_CHECK() calls; it is cheap enough for any loop.  May switch. */
+SMARM_API void smarm_preempt_point(void);
+
+/* Keep the calling actor from being preempted until the matching enable
+ * (calls nest; smarm_yield and parking still switch).  Outside actors they
+ * do nothing.  disable never switches; enable honours a request that came
+ * meanwhile, so it may switch. */
+SMARM_API void smarm_preempt_disable(void);
+SMARM_API void smarm_preempt_enable(void);
+
+/* Private to SMARM_CHECK: the carrier the calling thread runs (NULL for
+ * threads that are not carriers); its first 8 bytes are the request word. */
+struct smarm__carrier;
+SMARM_API extern __thread struct smarm__carrier *smarm__tls_carrier
+	__attribute__((tls_model("initial-exec")));
+
+/* A safe point for loops that never allocate: a TLS load and a compare or
+ * two while the slice lasts.  (In a loop with no calls GCC may keep the
+ * carrier pointer in a register; after the actor moved carriers, the test
+ * then looks at the old carrier's word, which smarm_preempt_point discards
+ * as stale: harmless, and in signal mode the signal covers such loops.) */
+#define SMARM_CHECK()                                                        \
+	do {                                                                 \
+		struct smarm__carrier *smarm_c_ = smarm__tls_carrier;        \
+		if (__builtin_expect(smarm_c_ != 0 &&                        \
+		                     *(const volatile uint64_t *)(void *)smarm_c_ != 0, \
+		                     0))                                     \
+			smarm_preempt_point();                               \
+	} while (0)
+
+/* ---- failure and supervision (actor.c, link.c, fault.c, supervisor.c) -- */
+
+/* "Let it crash": an actor that fails ends alone, and whoever asked is told.
+ *
+ * How an actor ends (struct smarm_exit_info.how, struct smarm_notice.how):
+ *   SMARM_EXIT_NORMAL    its function returned, or smarm_exit
+ *   SMARM_EXIT_PANIC     smarm_panic, or a fault (see below)
+ *   SMARM_EXIT_KILLED    stopped by smarm_kill, or by a link to an actor that
+ *                        ended abnormally
+ *   SMARM_EXIT_SHUTDOWN  stopped by smarm_stop or by its supervisor; or a
+ *                        supervisor that gave up (restart intensity reached)
+ *   SMARM_EXIT_TIMEOUT   still running when smarm_spawn_opts.timeout ran out
+ * Every end but NORMAL carries a reason, a string of at most
+ * SMARM_REASON_MAX - 1 bytes (longer ones are cut).
+ *
+ * Faults.  A stack overflow, or SIGSEGV, SIGBUS, SIGFPE or SIGILL raised by
+ * an instruction the actor itself ran, becomes that actor's panic, with a
+ * reason that names the signal, the address (and for an overflow, the stack
+ * size); a line goes to stderr; other actors run on.  Not covered (the
+ * process crashes as it would without smarm, through any handler installed
+ * before smarm_run, e.g. ASan's): faults outside actors, faults inside
+ * smarm's own code or in a library call the runtime made on the actor's
+ * behalf (a bad pointer handed to smarm_send, say: the runtime may hold a
+ * lock), a fault while an actor is already ending, and signals sent with
+ * kill(2)/raise(3).  SMARM_FAULTS=abort in the environment turns faults in
+ * actors back into a report and a crash (with a core dump where enabled).
+ * This is fault containment, not memory isolation: actors share one heap,
+ * so a wild write in one can corrupt another's data before anything faults,
+ * and an actor that faults while holding a lock (a smarm mutex, a libc
+ * stdio lock) leaves it held.
+ *
+ * Stopping another actor.  An actor cannot be ended from outside at an
+ * arbitrary instruction.  smarm_kill / smarm_stop / a link / a deadline
+ * mark it; from then on every call that would park it (recv, lock, join,
+ * chan, I/O ...) fails at once with -ECANCELED instead of waiting (a call
+ * already parked wakes up with it), and the actor ends at its next
+ * smarm_yield, smarm_sleep or preemption point (smarm.h "preemption"), or
+ * when its function returns, whichever comes first; its cleanup handlers
+ * run.  An actor spinning in a loop with no safe point and preemption off is
+ * not stopped.  However it then ends, it is reported with the requested
+ * `how` (unless it panicked meanwhile).
+ *
+ * Notices.  The runtime tells interested actors through their mailboxes
+ * (smarm_recv): the message kind is
+ *   SMARM_MSG_EXIT     it ended normally (notice.value is its exit value)
+ *   SMARM_MSG_PANIC    it ended abnormally: PANIC, KILLED or SHUTDOWN
+ *                      (notice.how, notice.reason say which and why)
+ *   SMARM_MSG_TIMEOUT  it overran its spawn timeout and was stopped
+ *   SMARM_MSG_DOWN     a monitored actor ended (any how; notice.ref)
+ * and the body a struct smarm_notice (receive into one: the message is cut
+ * after the reason's NUL).  notice.via says why we were told.  Three ways to
+ * be told, as in Erlang:
+ *   - a child (SMARM_SPAWN_CHILD) tells its spawner, once;
+ *   - a link (smarm_link, SMARM_SPAWN_LINK) is both ways: when either end
+ *     ends abnormally, the other is stopped (SMARM_EXIT_KILLED) — unless it
+ *     traps exits (smarm_trap_exits), in which case it gets the notice
+ *     instead (for normal ends too); a normal end stops nobody;
+ *   - a monitor (smarm_monitor) is one way and never stops anyone: one DOWN
+ *     notice when the watched actor ends.
+ * Panics and timeouts that nobody is told of (no parent, link or monitor)
+ * are reported on stderr: "smarm: actor <pid> (<name>) panicked: <reason>";
+ * faults always are (by the fault handler).  Stops are not: whoever asked
+ * knows. */
+enum {
+	SMARM_EXIT_NORMAL = 0,
+	SMARM_EXIT_PANIC = 1,
+	SMARM_EXIT_KILLED = 2,
+	SMARM_EXIT_SHUTDOWN = 3,
+	SMARM_EXIT_TIMEOUT = 4,
+};
+#define SMARM_REASON_MAX 256
+
+enum {
+	SMARM_MSG_EXIT = 1,
+	SMARM_MSG_PANIC = 2,
+	SMARM_MSG_TIMEOUT = 3,
+	SMARM_MSG_DOWN = 4,
+};
+enum { SMARM_VIA_CHILD = 1, SMARM_VIA_LINK = 2, SMARM_VIA_MONITOR = 3 };
+
+/* The body of SMARM_MSG_EXIT / PANIC / TIMEOUT / DOWN messages; the sender
+ * (smarm_recv_from) is the actor that ended. */
+struct smarm_notice {
+	smarm_pid_t pid;     /* the actor that ended (now stale unless unjoined) */
+	uint64_t ref;        /* DOWN: the monitor's reference; else 0 */
+	void *value;         /* NORMAL: its exit value; else NULL */
+	int how;             /* SMARM_EXIT_* */
+	int via;             /* SMARM_VIA_*: parent, link or monitor */
+	char name[16];       /* its name */
+	char reason[SMARM_REASON_MAX]; /* why ("" for NORMAL), NUL-terminated */
+};
+
+/* How an actor ended, from smarm_join_info / join groups. */
+struct smarm_exit_info {
+	int how;             /* SMARM_EXIT_* */
+	void *value;         /* NORMAL: its exit value; else NULL */
+	char reason[SMARM_REASON_MAX];
+};
+
+/* "normal", "panic", "killed", "shutdown", "timeout" ("?" otherwise). */
+SMARM_API const char *smarm_exit_str(int how);
+
+/* End the calling actor with SMARM_EXIT_PANIC and the formatted reason: its
+ * cleanup handlers run (innermost first), its stack goes back to the pool,
+ * joiners get -EOWNERDEAD, its parent a SMARM_MSG_PANIC notice, its links
+ * are stopped, its monitors fire.  Outside an actor it prints the reason
+ * and aborts. */
+SMARM_API __attribute__((noreturn, format(printf, 1, 2))) void smarm_panic(const char *fmt, ...);
+
+/* Collect an actor as smarm_join does, filling *info (may be NULL) however
+ * it ended.  0 (NORMAL) or -EOWNERDEAD (any other end; collected too);
+ * -ETIMEDOUT; -ECANCELED; -ESRCH, -EDEADLK, -EINVAL, -EPERM as smarm_join.
+ * May switch. */
+SMARM_API int smarm_join_info(smarm_pid_t pid, struct smarm_exit_info *info,
+                              int64_t timeout);
+
+/* Join groups.  smarm_join_all waits until every one of the n actors has
+ * ended, then collects them all (infos[i] for pids[i]; infos may be NULL)
+ * and returns how many ended abnormally (0: all normally).  On -ETIMEDOUT or
+ * -ECANCELED none is collected.  smarm_join_any waits until at least one
+ * has ended, collects one (the first in array order of those that have),
+ * fills *info (may be NULL) and returns its index; the others are left as
+ * they were.  Both: -EINVAL (pids NULL, n 0, a pid twice, a detached pid or
+ * one being joined), -ESRCH (a stale pid), -EDEADLK (the caller's own pid),
+ * -EPERM (not an actor).  May switch. */
+SMARM_API int smarm_join_all(const smarm_pid_t *pids, size_t n,
+                             struct smarm_exit_info *infos, int64_t timeout);
+SMARM_API int smarm_join_any(const smarm_pid_t *pids, size_t n,
+                             struct smarm_exit_info *info, int64_t timeout);
+
+/* Ask an actor to stop (see "Stopping another actor"): smarm_kill with
+ * SMARM_EXIT_KILLED and `reason` (NULL: "killed"), smarm_stop with
+ * SMARM_EXIT_SHUTDOWN and "shutdown".  Neither can be trapped.  Returns at
+ * once: 0 (asked, or already stopping); -ESRCH (gone).  Aimed at the caller
+ * itself, it ends the caller there and then.  Never switches (otherwise). */
+SMARM_API int smarm_kill(smarm_pid_t pid, const char *reason);
+SMARM_API int smarm_stop(smarm_pid_t pid);
+
+/* Link the caller and pid (both ways; linking twice is one link; the caller
+ * itself is a no-op).  -ESRCH: pid has ended (no link was made); -EPERM: not
+ * an actor; -ENOMEM.  Never switches. */
+SMARM_API int smarm_link(smarm_pid_t pid);
+/* Remove the link if there is one: 0 (even if there was none), -EPERM.
+ * Never switches. */
+SMARM_API int smarm_unlink(smarm_pid_t pid);
+/* on != 0: exits of linked actors arrive as notices (via SMARM_VIA_LINK)
+ * instead of stopping the caller.  Returns the previous setting, -EPERM,
+ * -ENOMEM.  Never switches. */
+SMARM_API int smarm_trap_exits(int on);
+
+/* Watch pid: when it ends, the caller gets one SMARM_MSG_DOWN notice with
+ * notice.ref == *ref.  -ESRCH: pid has ended or never was (no notice will
+ * come); -EINVAL: the caller itself or ref NULL; -EPERM; -ENOMEM.
+ * Never switches. */
+SMARM_API int smarm_monitor(smarm_pid_t pid, uint64_t *ref);
+/* Stop watching: 0; -ENOENT no such monitor of the caller's on a live pid;
+ * -ESRCH pid has ended (its DOWN may be in the mailbox already).  A
+ * monitor also goes away when the watcher ends.  Never switches. */
+SMARM_API int smarm_demonitor(smarm_pid_t pid, uint64_t ref);
+
+/* Cleanup handlers: run, innermost first, when the actor ends other than by
+ * returning from its function (smarm_exit, smarm_panic, a fault, being
+ * stopped at an exit point).  The node lives with the caller (usually on its stack); pops
+ * must match pushes (LIFO), as pthread_cleanup_push/pop.  pop(run != 0) runs
+ * the handler.  A handler may park (exit requests are held off while an
+ * actor ends).  Handlers are skipped after a stack overflow (the stack is
+ * exhausted) and after a fault in a handler.  Outside actors push does
+ * nothing and pop(run) just calls fn. */
+struct smarm_cleanup {
+	struct smarm_cleanup *_next;
+	void (*_fn)(void *);
+	void *_arg;
+};
+SMARM_API void smarm_cleanup_push(struct smarm_cleanup *c, void (*fn)(void *), void *arg);
+SMARM_API void smarm_cleanup_pop(struct smarm_cleanup *c, int run);
+
+/* ---- supervisors (supervisor.c) ----
+ * A supervisor is an actor that starts children from specifications, and
+ * restarts them as Erlang/OTP's supervisor does:
+ *   - restart: PERMANENT children are always restarted, TRANSIENT ones only
+ *     after an abnormal end other than SHUTDOWN, TEMPORARY ones never;
+ *   - strategy: ONE_FOR_ONE restarts the child that ended; ONE_FOR_ALL stops
+ *     all the others and restarts them all; REST_FOR_ONE stops the ones
+ *     started after it and restarts it and them.  A TEMPORARY child stopped
+ *     by a group restart is not restarted;
+ *   - stopping is in reverse start order, one at a time: smarm_stop, then
+ *     up to the child's `shutdown` time for it to end (after which it is
+ *     abandoned: the supervisor goes on and logs it);
+ *   - restart intensity: more than `intensity` restarts within `period` ns
+ *     and the supervisor stops every child and ends with SMARM_EXIT_SHUTDOWN
+ *     ("shutdown: ..."), which its own parent / links hear of.
+ * Children are spawned linked to the supervisor (which traps exits), so if
+ * the supervisor itself is stopped (smarm_stop, smarm_kill, a link) it first
+ * stops its children in reverse order; and if it ends some other way, the
+ * links stop them.  A restarted child is a new actor with a new pid: the
+ * old pid is stale.  Messages sent to a supervisor are dropped. */
+enum { SMARM_ONE_FOR_ONE = 0, SMARM_ONE_FOR_ALL = 1, SMARM_REST_FOR_ONE = 2 };
+enum { SMARM_PERMANENT = 0, SMARM_TRANSIENT = 1, SMARM_TEMPORARY = 2 };
+
+struct smarm_child_spec {
+	const char *name;    /* the child's name (copied; at most 15 bytes kept) */
+	smarm_fn fn;         /* what it runs, with arg, at each (re)start */
+	void *arg;
+	int restart;         /* SMARM_PERMANENT (0), TRANSIENT, TEMPORARY */
+	size_t stack_size;   /* 0: the default */
+	int64_t timeout;     /* each run's spawn timeout (smarm_spawn_opts); 0: none */
+	int64_t shutdown;    /* how long a stop may take, ns; 0: 5 s */
+};
+
+struct smarm_sup_spec {
+	int strategy;        /* SMARM_ONE_FOR_ONE (0), ONE_FOR_ALL, REST_FOR_ONE */
+	int intensity;       /* at most this many restarts ... 0: 1 (OTP's default);
+	                      * < 0: none at all; at most 100000 */
+	int64_t period;      /* ... within this many ns; 0: 5 s */
+	const struct smarm_child_spec *children; /* started in this order */
+	size_t nchildren;    /* at most 4096 */
+};
+
+/* Spawn a supervisor running `spec` (copied) with spawn options opts (may be
+ * NULL; use SMARM_SPAWN_CHILD to be told when it ends).  The children start
+ * in the supervisor, in order; if one cannot be spawned the supervisor stops
+ * the others and ends (SHUTDOWN, "shutdown: cannot start ...").  -EINVAL
+ * (bad spec), -ENOMEM, and smarm_spawn's errors.  Never switches. */
+SMARM_API int smarm_sup_start(smarm_pid_t *pid, const struct smarm_sup_spec *spec,
+                              const struct smarm_spawn_opts *opts);
+/* An smarm_fn that runs a supervisor in the calling actor, for a child spec
+ * of a supervisor (a supervision tree): arg is a const struct
+ * smarm_sup_spec * that must stay valid while the supervisor runs.  It never
+ * returns (a bad spec is a panic). */
+SMARM_API void *smarm_supervisor(void *spec);
+/* The current pids of sup's children, in start order, into pids[0 .. n-1]
+ * (0 for a child not running now); returns the number of children (which
+ * may be more than n).  -ESRCH: sup is not a live supervisor.
+ * Never switches. */
+SMARM_API int smarm_sup_children(smarm_pid_t sup, smarm_pid_t *pids, size_t n);
 
 /* ---- seeing inside (dump.c, stats.c) ----------------------------------- */
 

@@ -17,10 +17,12 @@
  * failure says which sysctl binds.
  *
  * Pools: one per size class (the default size is its own class; others are
- * rounded up to a power of two so the class count stays small).  A free
- * stack keeps its touched pages while the pool holds fewer than WARM of
- * them; beyond that its pages are given back (MADV_DONTNEED; guards
- * survive it) so a burst of actors does not pin its peak RSS forever.
+ * rounded up to a power of two so the class count stays small).  Free
+ * stacks keep their touched pages (warm) until a pool holds WARM_HIGH of
+ * them; then all but WARM are trimmed in one batch, outside the lock
+ * (MADV_DONTNEED; guards survive it), and kept on a cold list, so a burst
+ * of actors does not pin its peak RSS forever and steady churn of a few
+ * thousand actors makes no system call.  Warm stacks are reused first.
  * Each carrier also keeps a small lock-free cache of default-size stacks
  * (owner-only, struct smarm__carrier.stack_cache), which makes the common
  * spawn/exit pair touch no shared cache line.
@@ -44,7 +46,8 @@
 #define GUARD ((size_t)16 << 10)
 #define REGION ((size_t)2 << 20)
 #define MAX_UNITS 64
-#define WARM 256
+#define WARM 1024        /* free stacks kept with their pages */
+#define WARM_HIGH 4096   /* beyond this many, trim back to WARM */
 #define NCLASS 32
 #define RECSZ ((sizeof(struct smarm__actor) + 63) & ~(size_t)63)
 
@@ -52,8 +55,10 @@ struct smarm__stack_pool {
 	size_t usable;                  /* class size: usable bytes below the record */
 	size_t unit;                    /* guard + usable + record, page multiple */
 	smarm__lock_t lock;             /* guards everything below */
-	struct smarm__actor *free;      /* free list through a->next */
+	struct smarm__actor *free;      /* warm free stacks through a->next */
 	size_t nfree;
+	struct smarm__actor *cold;      /* free stacks whose pages went back */
+	size_t ncold;
 	char *carve;                    /* next unit of the newest region */
 	size_t carve_left;              /* units left there */
 };
@@ -209,6 +214,9 @@ struct smarm__actor *smarm__stack_alloc(size_t usable, int *err)
 	if ((a = p->free)) {
 		p->free = a->next;
 		p->nfree--;
+	} else if ((a = p->cold)) {
+		p->cold = a->next;
+		p->ncold--;
 	} else {
 		a = carve(p, err);
 	}
@@ -216,10 +224,22 @@ struct smarm__actor *smarm__stack_alloc(size_t usable, int *err)
 	return a ? fresh(a) : NULL;
 }
 
+/* Give back the pages of a free stack, keeping the one that holds the
+ * record (guards survive MADV_DONTNEED). */
+static void trim(struct smarm__actor *a)
+{
+	char *lo = a->stack_lo;
+	char *keep = (char *)((uintptr_t)a & ~(uintptr_t)(page - 1));
+
+	if (keep > lo)
+		madvise(lo, keep - lo, MADV_DONTNEED);
+}
+
 void smarm__stack_free(struct smarm__actor *a)
 {
 	struct smarm__carrier *c = smarm__carrier();
 	struct smarm__stack_pool *p = a->pool;
+	struct smarm__actor *batch = NULL;
 
 	if (c && p->usable == smarm__rt.stack_size &&
 	    c->nstack_cache < (int)(sizeof c->stack_cache / sizeof c->stack_cache[0])) {
@@ -227,16 +247,32 @@ void smarm__stack_free(struct smarm__actor *a)
 		return;
 	}
 	smarm__lock(&p->lock);
-	if (p->nfree >= WARM) {
-		/* Give the pages back, keeping the one that holds the record. */
-		char *lo = a->stack_lo;
-		char *keep = (char *)((uintptr_t)a & ~(uintptr_t)(page - 1));
-		if (keep > lo)
-			madvise(lo, keep - lo, MADV_DONTNEED);
-	}
 	a->next = p->free;
 	p->free = a;
-	p->nfree++;
+	if (++p->nfree > WARM_HIGH) {
+		/* A burst has ended: detach the excess and trim it outside the
+		 * lock, once per stack per burst, not once per exit. */
+		struct smarm__actor **pp = &p->free;
+		for (size_t i = 0; i < WARM; i++)
+			pp = &(*pp)->next;
+		batch = *pp;
+		*pp = NULL;
+		p->nfree = WARM;
+	}
+	smarm__unlock(&p->lock);
+	if (!batch)
+		return;
+	struct smarm__actor *last = batch;
+	size_t n = 0;
+	for (struct smarm__actor *x = batch; x; x = x->next) {
+		trim(x);
+		last = x;
+		n++;
+	}
+	smarm__lock(&p->lock);
+	last->next = p->cold;
+	p->cold = batch;
+	p->ncold += n;
 	smarm__unlock(&p->lock);
 }
 
@@ -265,7 +301,7 @@ void smarm__stack_stats(size_t *ncreated, size_t *pooled)
 
 	smarm__lock(&pools_lock);
 	for (int i = 0; i < npools; i++)
-		n += pools[i].nfree;
+		n += pools[i].nfree + pools[i].ncold;
 	smarm__unlock(&pools_lock);
 	if (ncreated)
 		*ncreated = atomic_load(&created);
