@@ -34,14 +34,14 @@ SMARM_API int main(int argc, char **argv)
 			   "smarm_main(); define int smarm_main(int, char **)");
 		return 127;
 	}
+	/* A panic of smarm_main then ends the process at once (actor.c). */
+	smarm__root_is_main = true;
 	r = smarm_run(root, &a, &cfg, NULL);
 	if (r < 0) {
 		smarm__msg("cannot start the runtime: %s", strerror(-r));
 		return 127;
 	}
-	/* The root never reaches exit() unless smarm_main returned: it
-	 * panicked (the panic has been reported) and the runtime ran until
-	 * the other actors ended.  Fail as a program whose main crashed
-	 * would, with EX_SOFTWARE rather than a signal. */
+	/* Not reached: the root ends the process with exit(), whether
+	 * smarm_main returned or ended abnormally (status 70, actor.c). */
 	return 70;
 }

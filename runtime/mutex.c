@@ -295,9 +295,13 @@ void smarm__mutex_reacquire(smarm_mutex_t *pm, struct smarm__actor *self, uintpt
 	if (!atomic_compare_exchange_strong_explicit(&m->word, &z, me, memory_order_acquire,
 						     memory_order_relaxed)) {
 		/* pthread requires the mutex back whatever happened to the wait,
-		 * so a wait broken by anything but a hand-off is retried. */
+		 * so stop requests are held off until we have it (the actor
+		 * then ends at its next exit point, owning nothing of ours). */
+		bool was = self ? smarm__exit_defer(self) : false;
 		while (lock_slow(m, self, me, SMARM_FOREVER, false) < 0)
 			;
+		if (self)
+			smarm__exit_undefer(self, was);
 	} else {
 		atomic_store_explicit(&m->owner, pid_of(self), memory_order_relaxed);
 	}

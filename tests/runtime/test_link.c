@@ -420,11 +420,18 @@ static void *root_watchers_end(void *arg)
 	m = rt_spawn(waiter, NULL, "watched", 0);
 	for (int i = 0; i < 200; i++)
 		rt_join(rt_spawn(short_watcher, (void *)(uintptr_t)m, "w", 0));
-	a = smarm__pid_lock(m, &slot);
-	CHECK(a != NULL);
-	empty = a && (!a->fate || !a->fate->monitors);
-	if (a)
-		smarm__pid_unlock(slot);
+	/* A watcher's join returns once its exit is published; dropping its
+	 * half of the monitor comes just after, so give it a moment. */
+	for (int tries = 0;; tries++) {
+		a = smarm__pid_lock(m, &slot);
+		CHECK(a != NULL);
+		empty = a && (!a->fate || !a->fate->monitors);
+		if (a)
+			smarm__pid_unlock(slot);
+		if (empty || tries == 1000)
+			break;
+		smarm_sleep(SMARM_MSEC(1));
+	}
 	CHECK(empty);
 	tell(m, "exit");
 	CHECK(rt_join(m) == (void *)5);
