@@ -170,6 +170,9 @@ struct smarm__actor {
 	struct smarm_cleanup *cleanup;  /* [s] cleanup handlers, innermost first */
 	struct smarm__fate *fate;       /* [slot lock] links, monitors, parent ...;
 	                                 * NULL until first needed */
+	void *fsbase;                   /* [s] drop-in mode (shim/tcb.c): the TCB
+	                                 * (FS base) this actor runs with; NULL:
+	                                 * the carrier's own (link mode) */
 };
 __attribute__((weak)) void smarm__mbox_free(struct smarm__actor *a);
 
@@ -252,6 +255,9 @@ struct smarm__carrier {
 	unsigned long thread;              /* pthread_t; 0 for carrier 0 */
 	bool spinning;                     /* counted in rt.nspinning */
 	bool is_poller;                    /* [idle_lock] sleeping in epoll */
+	void *fsbase;                      /* the carrier thread's own FS base
+	                                    * (TCB), read at bind: what the idle
+	                                    * loop and actors without one run on */
 	/* Shared fields. */
 	_Alignas(SMARM_CACHELINE) struct smarm__actor *_Atomic runnext;
 	_Atomic uint32_t head;             /* owner and stealers CAS it */
@@ -301,6 +307,16 @@ extern __thread struct smarm__carrier *smarm__tls_carrier
 	__attribute__((tls_model("initial-exec")));
 /* The running actor, or NULL outside actors.  Same caveat. */
 struct smarm__actor *smarm__self(void);
+
+/* Drop-in mode: actors with their own TCB (a->fsbase, DESIGN D2).  A
+ * switch to or from such an actor writes FS (wrfsbase, or arch_prctl when
+ * the CPU lacks FSGSBASE) after storing the carrier pointer into the new
+ * TCB's copy of smarm__tls_carrier (initial-exec: a fixed offset from the
+ * thread pointer), so runtime code finds its carrier on either side of the
+ * switch.  Link mode (every fsbase NULL) pays two loads and a branch.
+ * smarm__fs_enter makes the calling actor run on `tcb` from now on
+ * (NULL: back to its carrier's own TCB).  Never switches. */
+void smarm__fs_enter(void *tcb);
 
 /* Mark self as about to wait on `obj` (a string for reports).  Then publish
  * self where a waker finds it, then smarm__park. */

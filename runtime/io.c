@@ -30,27 +30,27 @@
  *                  instead of blocking, on the fd's own file position;
  *   tty and other character devices without RWF_NOWAIT ("poll" kind)
  *                  read: poll(0) for readiness, then FIONREAD, then read()
- *                  at most the bytes available, so a racing reader in
- *                  another process can make read() block only when it takes
- *                  the bytes between our FIONREAD and our read() (accepted,
- *                  and stated in smarm.h); write: the blocking pool;
+ *                  at most the bytes available; write: the blocking pool;
  *   regular files, block devices
  *                  read: preadv2(RWF_NOWAIT) serves page-cache hits on the
  *                  carrier, the rest goes to the pool; write: the pool
  *                  (this kernel's ext4 refuses RWF_NOWAIT for buffered
  *                  writes; we try it first anyway, it costs one call).
  * A blocking listening socket has no per-call non-blocking accept: we accept
- * only after poll(0) says a connection is queued (another process accepting
- * from the same socket can take it first; then accept4 blocks this carrier
- * until the next connection: smarm.h says so).  A blocking socket has no
+ * only after poll(0) says a connection is queued.  Both of these trust a
+ * poll(0): another reader taking the bytes or the connection between the
+ * poll and the call would leave the call blocking the carrier.  Our own
+ * actors take turns at it per fd (turn_take), so only another process can
+ * race us (accepted, and stated in smarm.h).  A blocking socket has no
  * per-call non-blocking connect: the pool runs connect(), and a timeout
  * aborts it with shutdown().  An fd that is O_NONBLOCK already (the program
  * set it) behaves the same through every path.
  *
  * Closing.  close() removes a registration silently and nothing wakes the
- * actors parked on it, so smarm_close() bumps the record's close generation
- * and wakes every waiter with -EBADF (before the close, again after it, so
- * an operation racing with it cannot park on the dead fd).  An fd the
+ * actors parked on it, so smarm_close() bumps the record's close generation,
+ * wakes every waiter with -EBADF and closes, all under the record's lock:
+ * an operation racing with it cannot park on the dead file, and nothing it
+ * does can reach a new file that reuses the number.  An fd the
  * program closes itself and whose number comes back (socket(), accept())
  * keeps a registration that no longer exists: smarm_accept() renews the
  * record of every fd it returns, smarm_connect() renews the registration,
@@ -63,7 +63,9 @@
  *
  * Lock order: a record's lock -> the scheduler's locks (smarm__wake).  The
  * record lock is never held across a switch; EPOLL_CTL_ADD runs under it
- * (once per fd) so a registration and the waiter it is for are one step.
+ * (once per fd) so a registration and the waiter it is for are one step,
+ * and so does smarm_close's close(2) (see above: a close that lingers holds
+ * it, and with it any carrier that needs this fd's record meanwhile).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -940,18 +942,24 @@ int smarm_connect(int fd, const struct sockaddr *addr, socklen_t len, int64_t ti
 			connect_job_run(&j);
 			return (int)j.result;
 		}
-		if (smarm__pool_wait(&pj, deadline) == -ETIMEDOUT) {
-			/* Abort the attempt: shutdown wakes a connect blocked in
-			 * SYN_SENT with an error.  The job uses our stack, so we
-			 * wait for it; a connect that had not reached SYN_SENT
-			 * when we shut down is caught by the flag or by the next
-			 * shutdown. */
+		int w;
+		while ((w = smarm__pool_wait(&pj, deadline)) == -EINTR)
+			;
+		if (w < 0) {
+			/* Timed out, or asked to stop: abort the attempt.
+			 * shutdown wakes a connect blocked in SYN_SENT with an
+			 * error.  The job uses our stack, so we wait for it
+			 * (holding stop requests off meanwhile); a connect that
+			 * had not reached SYN_SENT when we shut down is caught by
+			 * the flag or by the next shutdown. */
+			struct smarm__actor *self = smarm__self();
+			bool was = smarm__exit_defer(self);
 			atomic_store(&j.cancel, 1);
 			do
 				SYS(shutdown, fd, SHUT_RDWR, 0);
-			while (smarm__pool_wait(&pj, smarm__now() + SMARM_MSEC(10)) ==
-			       -ETIMEDOUT);
-			return -ETIMEDOUT;
+			while (smarm__pool_wait(&pj, smarm__now() + SMARM_MSEC(10)) < 0);
+			smarm__exit_undefer(self, was);
+			return w;
 		}
 		return (int)j.result;
 	}
@@ -1012,22 +1020,6 @@ int smarm_wait_writable(int fd, int64_t timeout)
 
 /* ---- closing ------------------------------------------------------------- */
 
-/* Wake everyone parked on r with -EBADF and forget its registration.
- * Returns whether it was registered.  Never switches. */
-static bool drop(struct fdrec *r)
-{
-	bool reg;
-
-	smarm__lock(&r->lock);
-	reg = rec_reg(r) == R_EPOLL;
-	atomic_fetch_add_explicit(&r->cgen, 1, memory_order_release);
-	wake_all(r, RD, -EBADF);
-	wake_all(r, WR, -EBADF);
-	rec_set(r, K_UNKNOWN, R_NONE);
-	smarm__unlock(&r->lock);
-	return reg;
-}
-
 int smarm_io_forget(int fd)
 {
 	long err = 0;
@@ -1035,8 +1027,14 @@ int smarm_io_forget(int fd)
 
 	if (!r)
 		return (int)err;
-	if (drop(r) && smarm__rt.epfd >= 0)
+	smarm__lock(&r->lock);
+	atomic_fetch_add_explicit(&r->cgen, 1, memory_order_release);
+	wake_all(r, RD, -EBADF);
+	wake_all(r, WR, -EBADF);
+	if (rec_reg(r) == R_EPOLL && smarm__rt.epfd >= 0)
 		SYS6(epoll_ctl, smarm__rt.epfd, EPOLL_CTL_DEL, fd, 0, 0, 0);
+	rec_set(r, K_UNKNOWN, R_NONE);
+	smarm__unlock(&r->lock);
 	return 0;
 }
 
@@ -1047,15 +1045,23 @@ int smarm_close(int fd)
 
 	if (!r)
 		return (int)err;
-	/* Before: waiters leave.  A close() only drops the epoll item with the
-	 * last reference to the file, so delete ours explicitly (a dup, or a
-	 * child holding the fd, would keep it alive). */
-	if (drop(r) && smarm__rt.epfd >= 0)
+	/* All under the record's lock, close(2) included: nobody can park on
+	 * the dying file after the wake (an operation that tried its call
+	 * before the close finds the generation moved, or its EPOLL_CTL_ADD
+	 * fails with EBADF), and nothing done here can touch a new file that
+	 * reuses the number, which exists only once close returns.  Waking
+	 * after an unlocked close would.  A close() drops the epoll item only
+	 * with the file's last reference, so delete ours explicitly (a dup,
+	 * or a child holding the fd, would keep the item alive). */
+	smarm__lock(&r->lock);
+	atomic_fetch_add_explicit(&r->cgen, 1, memory_order_release);
+	wake_all(r, RD, -EBADF);
+	wake_all(r, WR, -EBADF);
+	if (rec_reg(r) == R_EPOLL && smarm__rt.epfd >= 0)
 		SYS6(epoll_ctl, smarm__rt.epfd, EPOLL_CTL_DEL, fd, 0, 0, 0);
+	rec_set(r, K_UNKNOWN, R_NONE);
 	n = SYS(close, fd, 0, 0);
-	/* After: an operation that snapshotted the first generation and queued
-	 * itself before the close leaves now. */
-	drop(r);
+	smarm__unlock(&r->lock);
 	/* Linux has released the fd even when close says EINTR. */
 	return n == -EINTR ? 0 : (int)n;
 }

@@ -234,7 +234,14 @@ int smarm_block_on_io(smarm_fn fn, void *arg, void **result)
 	if (!smarm__self() || smarm__pool_submit(&j, fn, arg) < 0) {
 		r = fn(arg);
 	} else {
-		smarm__pool_wait(&j, -1);
+		/* The job writes into j, on our stack: we may not leave before
+		 * it is done, so stop requests wait (the actor ends at its next
+		 * exit point) and spurious wake-ups wait again. */
+		struct smarm__actor *self = smarm__self();
+		bool was = smarm__exit_defer(self);
+		while (smarm__pool_wait(&j, -1) < 0)
+			;
+		smarm__exit_undefer(self, was);
 		r = j.result;
 	}
 	if (result)

@@ -57,6 +57,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <asm/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +111,46 @@ __attribute__((noipa)) struct smarm__actor *smarm__self(void)
 {
 	struct smarm__carrier *c = tls_carrier;
 	return c ? c->current : NULL;
+}
+
+/* ---- FS base switching (drop-in mode; see internal.h) ------------------- */
+
+static bool have_wrfsbase = true;
+static ptrdiff_t carrier_off; /* &smarm__tls_carrier - thread pointer, set at bind */
+
+/* Write FS.  The carrier pointer goes into the target TCB first, so a
+ * signal handler that runs between the two writes finds it on either
+ * side.  Never switches; touches no TLS itself. */
+static void fs_write(struct smarm__carrier *c, void *tcb)
+{
+	/* Initial-exec TLS: the variable's offset from the thread pointer is
+	 * the same in every TCB; tcb is that TCB's thread pointer. */
+	*(struct smarm__carrier **)((char *)tcb + carrier_off) = c;
+	if (likely(have_wrfsbase))
+		__asm__ volatile("wrfsbase %0" : : "r"(tcb) : "memory");
+	else
+		syscall(SYS_arch_prctl, ARCH_SET_FS, tcb);
+}
+
+/* Switching from `from` (may be NULL: the idle loop) to `to` (NULL: the
+ * idle loop) on c. */
+static inline void fs_switch(struct smarm__carrier *c, struct smarm__actor *from,
+			     struct smarm__actor *to)
+{
+	void *f = from ? from->fsbase : NULL, *t = to ? to->fsbase : NULL;
+
+	if (likely(!f && !t))
+		return;
+	fs_write(c, t ? t : c->fsbase);
+}
+
+void smarm__fs_enter(void *tcb)
+{
+	struct smarm__carrier *c = smarm__carrier();
+	struct smarm__actor *self = c->current;
+
+	self->fsbase = tcb;
+	fs_write(c, tcb ? tcb : c->fsbase);
 }
 
 /* ---- the global queue ---------------------------------------------------- */
@@ -488,6 +531,7 @@ static void switch_from(struct smarm__carrier *c, struct smarm__actor *self,
 	c->prev = self;
 	c->switches++;
 	self->saved_errno = errno;
+	fs_switch(c, self, next);
 #ifdef __SANITIZE_ADDRESS__
 	FIBER_START(dying ? NULL : &self->asan_fake_stack, lo, size);
 #else
@@ -814,7 +858,15 @@ static struct smarm__actor *find_work(struct smarm__carrier *c)
 				c->spinning = true;
 				atomic_fetch_add(&smarm__rt.nspinning, 1);
 			}
-			spin_until = now + SPIN_NS;
+			/* Spin only while some other carrier runs actors: only it
+			 * can hand us work faster than epoll would.  Otherwise
+			 * the spin just keeps a CPU from the process that will
+			 * send us the next event (measured: 1 echo connection
+			 * went from 0.74x to 1.4x an epoll loop). */
+			if (busy - atomic_load(&smarm__rt.nspinning) - !c->spinning > 0)
+				spin_until = now + SPIN_NS;
+			else
+				spin_until = now;
 		}
 		if (now < spin_until) {
 			for (int i = 0; i < 50; i++)
@@ -863,6 +915,8 @@ static void carrier_loop(struct smarm__carrier *c)
 		a->carrier = c;
 		c->current = a;
 		c->switches++;
+		if (unlikely(a->fsbase != NULL))
+			fs_write(c, a->fsbase);
 		FIBER_START(&c->idle_fake_stack, a->stack_lo, a->stack_size);
 		smarm__ctx_switch(&c->idle_ctx, &a->ctx);
 		FIBER_FINISH(c->idle_fake_stack);
@@ -881,6 +935,9 @@ static void carrier_bind(struct smarm__carrier *c)
 	pthread_attr_t attr;
 
 	tls_carrier = c;
+	__asm__("mov %%fs:0, %0" : "=r"(c->fsbase)); /* the TCB's self pointer */
+	carrier_off = (char *)&tls_carrier - (char *)c->fsbase;
+	have_wrfsbase = (getauxval(AT_HWCAP2) & 2) != 0; /* HWCAP2_FSGSBASE */
 	c->rand = 0x9e3779b9u * (uint32_t)(c->id + 1);
 	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
 		pthread_attr_getstack(&attr, &c->idle_stack_lo, &c->idle_stack_size);

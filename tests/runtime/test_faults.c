@@ -179,3 +179,34 @@ Test(faults, a_fault_in_an_actor_does_not_take_the_process_down)
 {
 	rt_run(root_faults_here, NULL, 2);
 }
+
+static volatile int zero;
+
+static void *divider(void *arg)
+{
+	int q;
+
+	(void)arg;
+	__asm__ volatile("cltd\n\tidivl %[d]" : "=a"(q) : "0"(7), [d] "r"(zero) : "edx", "cc");
+	return (void *)(intptr_t)q;
+}
+
+/* The handler does not leave the signal blocked (SA_NODEFER), so fault
+ * after fault on one carrier is caught each time. */
+static void *root_faults_again(void *arg)
+{
+	struct smarm_exit_info info;
+
+	(void)arg;
+	for (int i = 0; i < 20; i++) {
+		smarm_pid_t p = rt_spawn(i % 2 ? divider : null_loader, NULL, "again", 0);
+		CHECK_RC(smarm_join_info(p, &info, SMARM_SEC(5)), -EOWNERDEAD);
+		CHECK(strncmp(info.reason, i % 2 ? "SIGFPE" : "SIGSEGV", 6) == 0);
+	}
+	return NULL;
+}
+
+Test(faults, fault_after_fault_on_one_carrier_is_caught_each_time)
+{
+	rt_run(root_faults_again, NULL, 1);
+}

@@ -533,6 +533,72 @@ Test(io, smarm_close_wakes_parked_waiters_with_ebadf)
 	cr_assert(fcntl(s[0], F_GETFD) < 0, "the fd was not closed");
 }
 
+/* smarm_close must not reach a new file that reuses the number it freed:
+ * closers and waiters churn through fd numbers on two carriers, and a
+ * waiter parked on its own, open socket must only ever time out. */
+struct churn {
+	_Atomic int stop, spurious, waits;
+};
+
+static void *churn_closer(void *arg)
+{
+	struct churn *ch = arg;
+
+	while (!atomic_load(&ch->stop)) {
+		int x[2];
+		CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, x) == 0);
+		smarm_close(x[0]);
+		smarm_close(x[1]);
+		smarm_yield();
+	}
+	return NULL;
+}
+
+static void *churn_waiter(void *arg)
+{
+	struct churn *ch = arg;
+	char c;
+
+	for (int i = 0; i < 1500 / RT_SCALE + 100; i++) {
+		int y[2];
+		CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, y) == 0);
+		long n = smarm_read(y[0], &c, 1, SMARM_USEC(300));
+		if (n != -ETIMEDOUT)
+			atomic_fetch_add(&ch->spurious, 1);
+		atomic_fetch_add(&ch->waits, 1);
+		smarm_close(y[0]);
+		smarm_close(y[1]);
+	}
+	return NULL;
+}
+
+static void *churn_root(void *arg)
+{
+	struct churn *ch = arg;
+	smarm_pid_t c[2], w[3];
+
+	for (int i = 0; i < 2; i++)
+		c[i] = rt_spawn(churn_closer, ch, "closer", 0);
+	for (int i = 0; i < 3; i++)
+		w[i] = rt_spawn(churn_waiter, ch, "waiter", 0);
+	for (int i = 0; i < 3; i++)
+		rt_join(w[i]);
+	atomic_store(&ch->stop, 1);
+	for (int i = 0; i < 2; i++)
+		rt_join(c[i]);
+	return NULL;
+}
+
+Test(regress, close_never_wakes_the_next_owner_of_the_number)
+{
+	struct churn ch = {0};
+
+	rt_run(churn_root, &ch, 2);
+	cr_assert_gt(atomic_load(&ch.waits), 0);
+	cr_assert_eq(atomic_load(&ch.spurious), 0, "%d of %d waits woke with an error",
+		     atomic_load(&ch.spurious), atomic_load(&ch.waits));
+}
+
 /* ---- readiness ----------------------------------------------------------- */
 
 static void *ready_late_writer(void *arg)
@@ -728,10 +794,11 @@ Test(io, accept_and_connect_on_blocking_sockets)
 	cr_assert(!nonblocking(l[0]));
 }
 
-/* Several actors accept from one blocking listener on one carrier.  Each
- * accepts only after poll(0) says a connection is queued; if two of ours
- * could both believe it, the loser's accept4 would block the only carrier
- * and the run would hang. */
+/* Several actors on two carriers accept from one blocking listener, woken
+ * together by each connection.  Each accepts only after poll(0) says a
+ * connection is queued; if two of ours could both believe it at once, the
+ * loser's accept4 would block its carrier until the next connection, and
+ * after the last one for good: the run would hang. */
 #define ACCEPTORS 4
 #define ACCEPTED 40
 
@@ -765,8 +832,7 @@ static void *multi_client(void *arg)
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		CHECK_RC(smarm_connect(fd, (struct sockaddr *)&a, sizeof a, SMARM_SEC(5)), 0);
 		smarm_close(fd);
-		if (i % 8 == 0)
-			smarm_sleep(SMARM_MSEC(2));
+		smarm_sleep(SMARM_USEC(200)); /* every acceptor is parked again */
 	}
 	return NULL;
 }
@@ -784,14 +850,14 @@ static void *multi_root(void *arg)
 	return NULL;
 }
 
-Test(io, several_acceptors_share_a_blocking_listener_on_one_carrier)
+Test(io, several_acceptors_share_a_blocking_listener)
 {
 	struct multi m = {0};
 
 	m.lfd = listener(64, 0, &m.port);
-	for (int r = 0; r < 5; r++) {
+	for (int r = 0; r < 20; r++) {
 		atomic_store(&m.accepted, 0);
-		rt_run(multi_root, &m, 1);
+		rt_run(multi_root, &m, 2);
 		cr_assert_eq(atomic_load(&m.accepted), ACCEPTED);
 	}
 }
