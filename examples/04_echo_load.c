@@ -183,7 +183,13 @@ int smarm_main(int argc, char **argv)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		/* Root may raise the hard limit too; others get what it allows. */
+		if (rl.rlim_max < 10000 + 200) {
+			struct rlimit want = {10000 + 200, 10000 + 200};
+			if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+				rl = want;
+		}
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
