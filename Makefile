@@ -1,6 +1,7 @@
 # smarm — one GNU Makefile, out-of-tree build in build/.
 #
-#   make                 libsmarm.a, libsmarm.so, examples
+#   make                 libsmarm.a, libsmarm.so, libsmarm_preload.so, smarm-run,
+#                        examples
 #   make test            Criterion suites; non-zero exit on any failure
 #   make test SAN=address,undefined
 #   make bench           benchmark programs, one table each
@@ -52,6 +53,9 @@ LIB_A   := $(BUILD)/libsmarm.a
 LIB_SO  := $(BUILD)/libsmarm.so
 
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+# Examples that are plain pthread programs (no smarm.h): built without
+# libsmarm, to be run natively and under smarm-run.
+PLAIN_EX := $(patsubst examples/%.c,$(BUILD)/examples/%,$(shell grep -L 'smarm\.h' examples/*.c))
 BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 TPROGS   := $(patsubst tests/runtime/progs/%.c,$(BUILD)/tests/progs/%,$(wildcard tests/runtime/progs/*.c))
 TRT_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/runtime/test_*.c))
@@ -59,8 +63,25 @@ TRT_BIN  := $(BUILD)/tests/test_runtime
 
 LIBS     = -lpthread -ldl $(LIBMI)
 
+# Drop-in mode (preload/ -> shim/ -> runtime/): libsmarm_preload.so.  The
+# runtime's objects are reused with their references to the names the shim
+# interposes (pthread_create, nanosleep ...) renamed to the shim's
+# smarm__real_* (preload/real.syms), so the runtime always reaches libc's.
+# Not built under sanitizers (their allocators and interceptors own the
+# same names).
+PRE_SO    := $(BUILD)/libsmarm_preload.so
+PRE_RUN   := $(BUILD)/smarm-run
+PRE_SHIM  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out shim/malloc.c,$(wildcard shim/*.c)))
+PRE_OBJ   := $(patsubst $(BUILD)/%.o,$(BUILD)/preload/rt/%.o,$(RT_OBJ)) $(PRE_SHIM) \
+             $(patsubst %.c,$(BUILD)/%.o,$(wildcard preload/*.c))
+PPROGS    := $(patsubst tests/preload/progs/%.c,$(BUILD)/tests/pprogs/%,$(wildcard tests/preload/progs/*.c))
+TPRE_BIN  := $(BUILD)/tests/test_preload
+ifeq ($(SAN),)
+PRELOAD   := $(PRE_SO) $(PRE_RUN)
+endif
+
 .PHONY: all test bench examples install clean demo
-all: $(LIB_A) $(LIB_SO) $(EXAMPLES)
+all: $(LIB_A) $(LIB_SO) $(PRELOAD) $(EXAMPLES)
 
 $(BUILD)/runtime/%.o: runtime/%.c Makefile
 	@mkdir -p $(@D)
@@ -75,6 +96,19 @@ $(BUILD)/shim/%.o: shim/%.c Makefile
 	$(CC) $(LIBCFLAGS) -fno-plt -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp
 	$(OBJCOPY) $(SMARM_TEXT) $@.tmp $@ && rm -f $@.tmp
 
+$(BUILD)/preload/%.o: preload/%.c Makefile
+	@mkdir -p $(@D)
+	$(CC) $(LIBCFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp
+	$(OBJCOPY) $(SMARM_TEXT) $@.tmp $@ && rm -f $@.tmp
+$(BUILD)/preload/rt/%.o: $(BUILD)/%.o preload/real.syms
+	@mkdir -p $(@D)
+	$(OBJCOPY) --redefine-syms=preload/real.syms $< $@
+$(PRE_SO): $(PRE_OBJ) preload/libsmarm_preload.map
+	$(CC) -shared -Wl,-z,defs -Wl,-soname,libsmarm_preload.so \
+		-Wl,--version-script=preload/libsmarm_preload.map -o $@ $(PRE_OBJ) $(LIBS)
+$(PRE_RUN): preload/smarm-run
+	install -m 755 $< $@
+
 $(LIB_A): $(RT_OBJ) $(MAIN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -84,6 +118,9 @@ $(LIB_SO): $(RT_OBJ) $(MAIN_OBJ)
 $(BUILD)/examples/%: examples/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(APPCFLAGS) $< -o $@ $(LDSAN) $(LIB_A) $(LIBS) -lm
+$(PLAIN_EX): $(BUILD)/examples/%: examples/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) $< -o $@
 examples: $(EXAMPLES)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIB_A)
@@ -103,17 +140,40 @@ $(TRT_BIN): $(TRT_OBJ) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(LDSAN) -o $@ $(TRT_OBJ) -lcriterion $(LIB_A) $(LIBS) -lm
 
-test: $(TRT_BIN) $(TPROGS)
+# Drop-in tests: plain pthread programs (no smarm headers), run natively
+# and under the preload by a Criterion binary that is itself never preloaded.
+$(BUILD)/tests/pprogs/%: tests/preload/progs/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) $< -o $@
+$(BUILD)/tests/preload/%.o: tests/preload/%.c
+	@mkdir -p $(@D)
+	$(CC) $(APPCFLAGS) -DSMARM_PRELOAD_LIB='"$(abspath $(PRE_SO))"' \
+		-DSMARM_PRELOAD_PROGS='"$(abspath $(BUILD))/tests/pprogs"' -c $< -o $@
+$(TPRE_BIN): $(BUILD)/tests/preload/test_preload.o
+	$(CC) -o $@ $< -lcriterion
+
+ifeq ($(SAN),)
+TEST_PRELOAD := $(TPRE_BIN) $(PRE_SO) $(PPROGS)
+endif
+test: $(TRT_BIN) $(TPROGS) $(TEST_PRELOAD)
 	$(TRT_BIN) -j2 --timeout 120
+	$(if $(TEST_PRELOAD),$(TPRE_BIN) -j2 --timeout 120)
 
 bench: $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
 
 demo: all
-	@for e in $(EXAMPLES); do echo "== $$e"; $$e || exit 1; done
+	@for e in $(PLAIN_EX); do \
+		echo "== $$e, natively (expected to stop at this machine's thread limit)"; \
+		$$e || true; \
+		echo "== $(PRE_RUN) $$e"; $(PRE_RUN) $$e || exit 1; done
+	@for e in $(filter-out $(PLAIN_EX),$(EXAMPLES)); do echo "== $$e"; $$e || exit 1; done
 
-install: $(LIB_A) $(LIB_SO)
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: $(LIB_A) $(LIB_SO) $(PRE_SO) $(PRE_RUN)
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(PRE_SO) $(DESTDIR)$(PREFIX)/lib/libsmarm_preload.so
+	install -m 755 $(PRE_RUN) $(DESTDIR)$(PREFIX)/bin/smarm-run
 	install -m 644 runtime/smarm.h $(DESTDIR)$(PREFIX)/include/smarm.h
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/libsmarm.a
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libsmarm.so

@@ -313,7 +313,8 @@ struct smarm__actor *smarm__self(void);
  * the CPU lacks FSGSBASE) after storing the carrier pointer into the new
  * TCB's copy of smarm__tls_carrier (initial-exec: a fixed offset from the
  * thread pointer), so runtime code finds its carrier on either side of the
- * switch.  Link mode (every fsbase NULL) pays two loads and a branch.
+ * switch.  Link mode (no smarm__fs_enter ever) pays a one-byte load, a test
+ * and a not-taken branch per switch.
  * smarm__fs_enter makes the calling actor run on `tcb` from now on
  * (NULL: back to its carrier's own TCB).  Never switches. */
 void smarm__fs_enter(void *tcb);

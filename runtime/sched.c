@@ -47,6 +47,13 @@
  * seq_cst RMW and then re-reads every queue.  In the single total order one
  * of the two sees the other.
  *
+ * FS (drop-in mode only, internal.h): an actor may run on a TCB of its own
+ * (a->fsbase).  Every switch to or from such an actor writes FS — the
+ * target's TCB, or the carrier's own (c->fsbase) for the idle loop — after
+ * storing the carrier pointer into the target TCB's smarm__tls_carrier.
+ * Until the first smarm__fs_enter (so always in link mode) a switch pays a
+ * one-byte test for it.
+ *
  * Lock order: slot/primitive locks -> timer lock -> gq_lock -> idle_lock.
  * None is held across a context switch.
  */
@@ -116,12 +123,18 @@ __attribute__((noipa)) struct smarm__actor *smarm__self(void)
 /* ---- FS base switching (drop-in mode; see internal.h) ------------------- */
 
 static bool have_wrfsbase = true;
+/* Set (for good) by the first smarm__fs_enter: until then — always, in link
+ * mode — a switch tests this one byte and nothing else.  Relaxed: an actor
+ * with an fsbase reaches another carrier only through a run queue, whose
+ * release/acquire orders the store before that carrier's load. */
+static _Atomic bool fs_mode;
+#define FS_MODE() atomic_load_explicit(&fs_mode, memory_order_relaxed)
 static ptrdiff_t carrier_off; /* &smarm__tls_carrier - thread pointer, set at bind */
 
 /* Write FS.  The carrier pointer goes into the target TCB first, so a
  * signal handler that runs between the two writes finds it on either
  * side.  Never switches; touches no TLS itself. */
-static void fs_write(struct smarm__carrier *c, void *tcb)
+static __attribute__((noinline)) void fs_write(struct smarm__carrier *c, void *tcb)
 {
 	/* Initial-exec TLS: the variable's offset from the thread pointer is
 	 * the same in every TCB; tcb is that TCB's thread pointer. */
@@ -133,15 +146,20 @@ static void fs_write(struct smarm__carrier *c, void *tcb)
 }
 
 /* Switching from `from` (may be NULL: the idle loop) to `to` (NULL: the
- * idle loop) on c. */
-static inline void fs_switch(struct smarm__carrier *c, struct smarm__actor *from,
-			     struct smarm__actor *to)
+ * idle loop) on c, in drop-in mode.  Out of line and cold, and it also
+ * saves from's errno (switch_from's job in link mode) before FS changes:
+ * link mode's switch then keeps its code but for one byte test and a
+ * branch, with no extra register kept across the errno call. */
+static __attribute__((noinline, cold)) void fs_switch_slow(struct smarm__carrier *c,
+							   struct smarm__actor *from,
+							   struct smarm__actor *to)
 {
 	void *f = from ? from->fsbase : NULL, *t = to ? to->fsbase : NULL;
 
-	if (likely(!f && !t))
-		return;
-	fs_write(c, t ? t : c->fsbase);
+	if (from)
+		from->saved_errno = *errno_here();
+	if (f || t)
+		fs_write(c, t ? t : c->fsbase);
 }
 
 void smarm__fs_enter(void *tcb)
@@ -149,6 +167,8 @@ void smarm__fs_enter(void *tcb)
 	struct smarm__carrier *c = smarm__carrier();
 	struct smarm__actor *self = c->current;
 
+	/* Before any actor runs with a TCB of its own. */
+	atomic_store_explicit(&fs_mode, true, memory_order_relaxed);
 	self->fsbase = tcb;
 	fs_write(c, tcb ? tcb : c->fsbase);
 }
@@ -530,8 +550,10 @@ static void switch_from(struct smarm__carrier *c, struct smarm__actor *self,
 	c->current = next;
 	c->prev = self;
 	c->switches++;
-	self->saved_errno = errno;
-	fs_switch(c, self, next);
+	if (unlikely(FS_MODE()))
+		fs_switch_slow(c, self, next); /* saves errno too */
+	else
+		self->saved_errno = errno;
 #ifdef __SANITIZE_ADDRESS__
 	FIBER_START(dying ? NULL : &self->asan_fake_stack, lo, size);
 #else
@@ -915,8 +937,8 @@ static void carrier_loop(struct smarm__carrier *c)
 		a->carrier = c;
 		c->current = a;
 		c->switches++;
-		if (unlikely(a->fsbase != NULL))
-			fs_write(c, a->fsbase);
+		if (unlikely(FS_MODE()))
+			fs_switch_slow(c, NULL, a);
 		FIBER_START(&c->idle_fake_stack, a->stack_lo, a->stack_size);
 		smarm__ctx_switch(&c->idle_ctx, &a->ctx);
 		FIBER_FINISH(c->idle_fake_stack);

@@ -1,0 +1,46 @@
+/* unsupported.c — pthread (and related) functions the drop-in shim does not
+ * implement yet.  Each is interposed so that a program calling it stops at
+ * once with "smarm: <name> is not supported yet under the preload" instead
+ * of running glibc's version against a green thread (glibc's would act on
+ * the carrier OS thread, or on an object whose bytes the shim owns).
+ *
+ * No pthread headers here: the definitions take no arguments on purpose
+ * (they only abort), and the prototypes in <pthread.h> would not match.
+ */
+__attribute__((noreturn)) void smarm__shim_unsupported(const char *fn);
+
+#define UNSUPPORTED(name)                                                      \
+	__attribute__((visibility("default"), noreturn)) void name(void);      \
+	void name(void)                                                        \
+	{                                                                      \
+		smarm__shim_unsupported(#name);                                \
+	}
+
+/* Threads: cancellation, signals, scheduling. */
+UNSUPPORTED(pthread_cancel)
+UNSUPPORTED(pthread_kill)
+UNSUPPORTED(pthread_sigmask)
+UNSUPPORTED(pthread_sigqueue)
+UNSUPPORTED(pthread_setaffinity_np)
+UNSUPPORTED(pthread_getaffinity_np)
+UNSUPPORTED(pthread_setschedparam)
+UNSUPPORTED(pthread_getschedparam)
+UNSUPPORTED(pthread_setschedprio)
+UNSUPPORTED(pthread_getcpuclockid)
+UNSUPPORTED(__pthread_register_cancel)
+UNSUPPORTED(__pthread_register_cancel_defer)
+UNSUPPORTED(__pthread_unwind_next)
+/* Named semaphores. */
+UNSUPPORTED(sem_open)
+UNSUPPORTED(sem_close)
+UNSUPPORTED(sem_unlink)
+
+/* Not unsupported: the deprecated pthread_yield, for binaries built before
+ * <pthread.h> redirected it to sched_yield (defined here, away from that
+ * header, for the same reason). */
+int sched_yield(void);
+__attribute__((visibility("default"))) int pthread_yield(void);
+int pthread_yield(void)
+{
+	return sched_yield();
+}
