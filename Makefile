@@ -156,8 +156,8 @@ ifeq ($(SAN),)
 TEST_PRELOAD := $(TPRE_BIN) $(PRE_SO) $(PPROGS)
 endif
 test: $(TRT_BIN) $(TPROGS) $(TEST_PRELOAD)
-	$(TRT_BIN) -j2 --timeout 120
-	$(if $(TEST_PRELOAD),$(TPRE_BIN) -j2 --timeout 120)
+	timeout 900 $(TRT_BIN) -j2 --timeout 120
+	$(if $(TEST_PRELOAD),timeout 600 $(TPRE_BIN) -j2 --timeout 120)
 
 bench: $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done

@@ -227,11 +227,24 @@ static int64_t parse_duration(const char *s)
 	return (int64_t)v * unit;
 }
 
+/* Under ASan the default is alloc: with signal preemption on, about one
+ * run in fifteen of the scheduler suite trips ASan's "starting fiber switch
+ * while in fiber switch" check (never with signals off, never outside
+ * ASan).  Until that is understood (LOOM.md, Preemption: open problems),
+ * sanitizer runs exercise signal preemption only where a test asks for it. */
+#ifdef __SANITIZE_ADDRESS__
+#define DEFAULT_MODE SMARM_PREEMPT_ALLOC
+#else
+#define DEFAULT_MODE SMARM_PREEMPT_SIGNAL
+#endif
+
 static int env_mode(void)
 {
 	const char *s = getenv("SMARM_PREEMPT");
 
-	if (!s || !*s || !strcmp(s, "signal") || !strcmp(s, "on"))
+	if (!s || !*s)
+		return DEFAULT_MODE;
+	if (!strcmp(s, "signal") || !strcmp(s, "on"))
 		return SMARM_PREEMPT_SIGNAL;
 	if (!strcmp(s, "off") || !strcmp(s, "0"))
 		return SMARM_PREEMPT_OFF;

@@ -568,7 +568,7 @@ static void *outside_spawner(void *arg)
 		}
 		atomic_fetch_add(&outside_ok, 1);
 		/* Pace the spawns so that the runtime runs dry now and then. */
-		for (volatile int k = 0; k < (i * 7919) % 3000; k++)
+		for (volatile unsigned k = 0; k < ((unsigned)i * 7919u) % 3000u; k++)
 			;
 	}
 	return NULL;
