@@ -71,10 +71,12 @@ struct smarm_spawn_opts {
 
 /* Start an actor running fn(arg) and store its pid in *pid (may be NULL).
  * The actor's return value is its exit value, collected by smarm_join.
- * Callable from an actor, from the thread that called smarm_run, or from any
- * thread while the runtime runs.
+ * Callable from an actor, or from any thread while the runtime runs.
  * -EAGAIN: no stack could be mapped (vm.max_map_count) or too many actors;
- * -EINVAL: fn is NULL or stack_size is absurd; -ENOMEM.
+ * -EINVAL: fn is NULL or stack_size is absurd; -ENOMEM;
+ * -EPERM: the runtime is not running, or has just ended (a spawn from
+ * another thread racing the last actor's exit either keeps the runtime
+ * alive or fails this way; it is never queued where nothing runs it).
  * Never switches. */
 SMARM_API int smarm_spawn(smarm_pid_t *pid, smarm_fn fn, void *arg,
                           const struct smarm_spawn_opts *opts);
