@@ -456,7 +456,7 @@ static int spawn_fate(struct smarm__actor *a, unsigned flags, int64_t timeout,
 		f->parent = self->pid;
 	if (timeout > 0) {
 		f->timeout = timeout;
-		f->due = smarm__deadline_after(timeout);
+		f->due = smarm__deadline(timeout);
 	}
 	if (flags & SMARM_SPAWN_LINK) {
 		struct smarm__link *mine = malloc(sizeof *mine);
@@ -596,11 +596,6 @@ void smarm_panic(const char *fmt, ...)
 
 /* ---- joins ---------------------------------------------------------------- */
 
-static int64_t deadline_of(int64_t timeout)
-{
-	return timeout < 0 ? -1 : timeout == 0 ? 0 : smarm__deadline_after(timeout);
-}
-
 int smarm_join(smarm_pid_t pid, void **value)
 {
 	return smarm__pid_join(pid, value, NULL, -1);
@@ -608,24 +603,24 @@ int smarm_join(smarm_pid_t pid, void **value)
 
 int smarm_join_timeout(smarm_pid_t pid, void **value, int64_t timeout)
 {
-	return smarm__pid_join(pid, value, NULL, deadline_of(timeout));
+	return smarm__pid_join(pid, value, NULL, smarm__deadline(timeout));
 }
 
 int smarm_join_info(smarm_pid_t pid, struct smarm_exit_info *info, int64_t timeout)
 {
-	return smarm__pid_join(pid, NULL, info, deadline_of(timeout));
+	return smarm__pid_join(pid, NULL, info, smarm__deadline(timeout));
 }
 
 int smarm_join_all(const smarm_pid_t *pids, size_t n, struct smarm_exit_info *infos,
 		   int64_t timeout)
 {
-	return smarm__pid_join_set(pids, n, true, infos, deadline_of(timeout));
+	return smarm__pid_join_set(pids, n, true, infos, smarm__deadline(timeout));
 }
 
 int smarm_join_any(const smarm_pid_t *pids, size_t n, struct smarm_exit_info *info,
 		   int64_t timeout)
 {
-	return smarm__pid_join_set(pids, n, false, info, deadline_of(timeout));
+	return smarm__pid_join_set(pids, n, false, info, smarm__deadline(timeout));
 }
 
 int smarm_detach(smarm_pid_t pid)

@@ -545,12 +545,18 @@ static inline int64_t smarm__now(void)
 {
 	return smarm_now();
 }
-/* now + ns as an absolute deadline, saturating: a huge timeout is -1
- * (none) rather than signed overflow. */
-static inline int64_t smarm__deadline_after(int64_t ns)
+/* The absolute deadline for a relative timeout, as smarm__park takes it:
+ * -1 for none (a negative timeout, or a sum that would overflow), 0 for a
+ * poll (timeout 0: already past), else now + timeout.  The one place every
+ * blocking call turns a timeout into a deadline.  Never switches. */
+static inline int64_t smarm__deadline(int64_t timeout)
 {
-	int64_t now = smarm_now();
-	return ns > INT64_MAX - now ? -1 : now + ns;
+	int64_t now;
+
+	if (timeout <= 0)
+		return timeout < 0 ? -1 : 0;
+	now = smarm_now();
+	return timeout > INT64_MAX - now ? -1 : now + timeout;
 }
 
 /* ---- mailbox.c (smarm__mbox_free is declared weak next to the actor) ---- */

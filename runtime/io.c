@@ -346,18 +346,6 @@ struct io_park {
 	int64_t deadline; /* absolute ns; -1 none; 0 never wait (timeout 0) */
 };
 
-static int64_t deadline_of(int64_t timeout)
-{
-	int64_t now;
-
-	if (timeout < 0)
-		return -1;
-	if (timeout == 0)
-		return 0;
-	now = smarm__now();
-	return timeout > INT64_MAX - now ? -1 : now + timeout;
-}
-
 static void park_snap(struct io_park *p)
 {
 	p->seq = atomic_load_explicit(&p->r->seq[p->dir], memory_order_acquire);
@@ -689,12 +677,12 @@ ssize_t smarm_read(int fd, void *buf, size_t len, int64_t timeout)
 {
 	if (!buf && len)
 		return -EFAULT;
-	return read_some(fd, buf, len, deadline_of(timeout));
+	return read_some(fd, buf, len, smarm__deadline(timeout));
 }
 
 ssize_t smarm_read_full(int fd, void *buf, size_t len, int64_t timeout)
 {
-	int64_t deadline = deadline_of(timeout);
+	int64_t deadline = smarm__deadline(timeout);
 	size_t done = 0;
 
 	if (!buf && len)
@@ -714,7 +702,7 @@ ssize_t smarm_write(int fd, const void *buf, size_t len, int64_t timeout)
 {
 	if (!buf && len)
 		return -EFAULT;
-	return write_all(fd, buf, len, deadline_of(timeout));
+	return write_all(fd, buf, len, smarm__deadline(timeout));
 }
 
 /* ---- sockets ------------------------------------------------------------- */
@@ -772,7 +760,7 @@ ssize_t smarm_sock_recv(int fd, void *buf, size_t len, int flags, int64_t timeou
 {
 	struct sock_call c = {.op = OP_RECVFROM, .buf = buf, .len = len,
 			      .flags = flags & ~MSG_WAITALL};
-	int64_t deadline = deadline_of(timeout);
+	int64_t deadline = smarm__deadline(timeout);
 	size_t done = 0;
 
 	if (!buf && len)
@@ -796,7 +784,7 @@ ssize_t smarm_sock_recv(int fd, void *buf, size_t len, int flags, int64_t timeou
 ssize_t smarm_sock_send(int fd, const void *buf, size_t len, int flags, int64_t timeout)
 {
 	struct sock_call c = {.op = OP_SENDTO, .flags = flags};
-	int64_t deadline = deadline_of(timeout);
+	int64_t deadline = smarm__deadline(timeout);
 	size_t done = 0;
 
 	if (!buf && len)
@@ -818,7 +806,7 @@ ssize_t smarm_sock_recvfrom(int fd, void *buf, size_t len, int flags,
 	struct sock_call c = {.op = OP_RECVFROM, .buf = buf, .len = len,
 			      .flags = flags, .addr = addr, .addrlen = addrlen};
 
-	return sock_call(fd, &c, deadline_of(timeout));
+	return sock_call(fd, &c, smarm__deadline(timeout));
 }
 
 ssize_t smarm_sock_sendto(int fd, const void *buf, size_t len, int flags,
@@ -828,21 +816,21 @@ ssize_t smarm_sock_sendto(int fd, const void *buf, size_t len, int flags,
 			      .flags = flags, .addr = (void *)addr,
 			      .addrlen = (void *)(uintptr_t)addrlen};
 
-	return sock_call(fd, &c, deadline_of(timeout));
+	return sock_call(fd, &c, smarm__deadline(timeout));
 }
 
 ssize_t smarm_sock_recvmsg(int fd, struct msghdr *msg, int flags, int64_t timeout)
 {
 	struct sock_call c = {.op = OP_RECVMSG, .flags = flags, .addr = msg};
 
-	return sock_call(fd, &c, deadline_of(timeout));
+	return sock_call(fd, &c, smarm__deadline(timeout));
 }
 
 ssize_t smarm_sock_sendmsg(int fd, const struct msghdr *msg, int flags, int64_t timeout)
 {
 	struct sock_call c = {.op = OP_SENDMSG, .flags = flags, .addr = (void *)msg};
 
-	return sock_call(fd, &c, deadline_of(timeout));
+	return sock_call(fd, &c, smarm__deadline(timeout));
 }
 
 /* fd was just made by the kernel (accept): whatever the record says belongs
@@ -873,7 +861,7 @@ int smarm_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags,
 		return (int)n;
 	if ((fl = SYS(fcntl, fd, F_GETFL, 0)) < 0)
 		return (int)fl;
-	park_init(&p, r, fd, RD, deadline_of(timeout));
+	park_init(&p, r, fd, RD, smarm__deadline(timeout));
 	for (;;) {
 		short rev;
 		if (fl & O_NONBLOCK) {
@@ -921,7 +909,7 @@ static void *connect_job_run(void *arg)
 
 int smarm_connect(int fd, const struct sockaddr *addr, socklen_t len, int64_t timeout)
 {
-	int64_t deadline = deadline_of(timeout);
+	int64_t deadline = smarm__deadline(timeout);
 	struct fdrec *r;
 	struct io_park p;
 	long n = 0, fl;
@@ -995,7 +983,7 @@ static int wait_ready(int fd, int dir, int64_t timeout)
 
 	if (!(r = rec_of(fd, &n)))
 		return (int)n;
-	park_init(&p, r, fd, dir, deadline_of(timeout));
+	park_init(&p, r, fd, dir, smarm__deadline(timeout));
 	for (;;) {
 		if ((n = poll1(fd, ev, 0, &rev)) > 0)
 			return rev;
@@ -1020,6 +1008,19 @@ int smarm_wait_writable(int fd, int64_t timeout)
 
 /* ---- closing ------------------------------------------------------------- */
 
+/* The file behind r is going away: bump the close generation, wake every
+ * waiter with -EBADF, drop our epoll item and forget what we knew.  Called
+ * with r->lock held. */
+static void forget_locked(struct fdrec *r, int fd)
+{
+	atomic_fetch_add_explicit(&r->cgen, 1, memory_order_release);
+	wake_all(r, RD, -EBADF);
+	wake_all(r, WR, -EBADF);
+	if (rec_reg(r) == R_EPOLL && smarm__rt.epfd >= 0)
+		SYS6(epoll_ctl, smarm__rt.epfd, EPOLL_CTL_DEL, fd, 0, 0, 0);
+	rec_set(r, K_UNKNOWN, R_NONE);
+}
+
 int smarm_io_forget(int fd)
 {
 	long err = 0;
@@ -1028,12 +1029,7 @@ int smarm_io_forget(int fd)
 	if (!r)
 		return (int)err;
 	smarm__lock(&r->lock);
-	atomic_fetch_add_explicit(&r->cgen, 1, memory_order_release);
-	wake_all(r, RD, -EBADF);
-	wake_all(r, WR, -EBADF);
-	if (rec_reg(r) == R_EPOLL && smarm__rt.epfd >= 0)
-		SYS6(epoll_ctl, smarm__rt.epfd, EPOLL_CTL_DEL, fd, 0, 0, 0);
-	rec_set(r, K_UNKNOWN, R_NONE);
+	forget_locked(r, fd);
 	smarm__unlock(&r->lock);
 	return 0;
 }
@@ -1054,12 +1050,7 @@ int smarm_close(int fd)
 	 * with the file's last reference, so delete ours explicitly (a dup,
 	 * or a child holding the fd, would keep the item alive). */
 	smarm__lock(&r->lock);
-	atomic_fetch_add_explicit(&r->cgen, 1, memory_order_release);
-	wake_all(r, RD, -EBADF);
-	wake_all(r, WR, -EBADF);
-	if (rec_reg(r) == R_EPOLL && smarm__rt.epfd >= 0)
-		SYS6(epoll_ctl, smarm__rt.epfd, EPOLL_CTL_DEL, fd, 0, 0, 0);
-	rec_set(r, K_UNKNOWN, R_NONE);
+	forget_locked(r, fd);
 	n = SYS(close, fd, 0, 0);
 	smarm__unlock(&r->lock);
 	/* Linux has released the fd even when close says EINTR. */

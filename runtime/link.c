@@ -99,6 +99,35 @@ static struct smarm__actor *lock_pair(struct smarm__actor *self, smarm_pid_t pid
 	return a;
 }
 
+/* lock_pair, with a fate record ready for each side: an actor that has none
+ * yet gets a spare, allocated with the locks dropped (malloc may switch) and
+ * then installed under them by smarm__fate_of.  NULL with *err = -ESRCH or
+ * -ENOMEM; the spares the caller frees either way. */
+static struct smarm__actor *lock_pair_fated(struct smarm__actor *self, smarm_pid_t pid,
+					    struct smarm__slot **mine,
+					    struct smarm__slot **theirs,
+					    struct smarm__fate **spare1,
+					    struct smarm__fate **spare2, int *err)
+{
+	struct smarm__actor *a;
+
+	for (;;) {
+		if (!(a = lock_pair(self, pid, mine, theirs))) {
+			*err = -ESRCH;
+			return NULL;
+		}
+		if ((self->fate || *spare1) && (a->fate || *spare2))
+			return a;
+		smarm__pid_unlock(*mine);
+		smarm__pid_unlock(*theirs);
+		if ((!*spare1 && !(*spare1 = smarm__fate_new())) ||
+		    (!*spare2 && !(*spare2 = smarm__fate_new()))) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+	}
+}
+
 int smarm_link(smarm_pid_t pid)
 {
 	struct smarm__actor *self = smarm__self(), *a;
@@ -117,21 +146,8 @@ int smarm_link(smarm_pid_t pid)
 		err = -ENOMEM;
 		goto out;
 	}
-	for (;;) {
-		if (!(a = lock_pair(self, pid, &mine, &theirs))) {
-			err = -ESRCH;
-			goto out;
-		}
-		if ((self->fate || spare1) && (a->fate || spare2))
-			break;
-		smarm__pid_unlock(mine);
-		smarm__pid_unlock(theirs);
-		if ((!spare1 && !(spare1 = smarm__fate_new())) ||
-		    (!spare2 && !(spare2 = smarm__fate_new()))) {
-			err = -ENOMEM;
-			goto out;
-		}
-	}
+	if (!(a = lock_pair_fated(self, pid, &mine, &theirs, &spare1, &spare2, &err)))
+		goto out;
 	struct smarm__fate *fs = smarm__fate_of(self, &spare1);
 	struct smarm__fate *fa = smarm__fate_of(a, &spare2);
 	if (!linked(fs, pid)) {
@@ -250,21 +266,8 @@ int smarm_monitor(smarm_pid_t pid, uint64_t *ref)
 		err = -ENOMEM;
 		goto out;
 	}
-	for (;;) {
-		if (!(a = lock_pair(self, pid, &mine, &theirs))) {
-			err = -ESRCH;
-			goto out;
-		}
-		if ((self->fate || spare1) && (a->fate || spare2))
-			break;
-		smarm__pid_unlock(mine);
-		smarm__pid_unlock(theirs);
-		if ((!spare1 && !(spare1 = smarm__fate_new())) ||
-		    (!spare2 && !(spare2 = smarm__fate_new()))) {
-			err = -ENOMEM;
-			goto out;
-		}
-	}
+	if (!(a = lock_pair_fated(self, pid, &mine, &theirs, &spare1, &spare2, &err)))
+		goto out;
 	fs = smarm__fate_of(self, &spare1);
 	fa = smarm__fate_of(a, &spare2);
 	m1->pid = self->pid;

@@ -693,7 +693,7 @@ int smarm_sleep(int64_t ns)
 		return 0;
 	}
 	smarm__wait_prepare(self, "sleep", NULL);
-	intptr_t r = smarm__park(smarm__deadline_after(ns));
+	intptr_t r = smarm__park(smarm__deadline(ns));
 	if (r == -ECANCELED)
 		smarm__exit_point(self); /* asked to stop: end here */
 	return r == -ETIMEDOUT ? 0 : (int)r;

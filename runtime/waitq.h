@@ -177,18 +177,6 @@ static inline void smarm__wq_wake(struct smarm__wait *w, int index, intptr_t res
 	}
 }
 
-/* An absolute deadline for a relative timeout; -1 for none (also when the
- * sum would overflow).  Never switches. */
-static inline int64_t smarm__deadline(int64_t timeout)
-{
-	int64_t now;
-
-	if (timeout < 0)
-		return -1;
-	now = smarm_now();
-	return timeout > INT64_MAX - now ? -1 : now + timeout;
-}
-
 /* Wait until claimed or until the deadline passes (-1: none).  Returns
  * SMARM__WQ_DONE, SMARM__WQ_SYNC or a negative error after giving up (see
  * the top of this file for what the caller must do in each case).
