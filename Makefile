@@ -103,9 +103,27 @@ $(BUILD)/preload/%.o: preload/%.c Makefile
 $(BUILD)/preload/rt/%.o: $(BUILD)/%.o preload/real.syms
 	@mkdir -p $(@D)
 	$(OBJCOPY) --redefine-syms=preload/real.syms $< $@
-$(PRE_SO): $(PRE_OBJ) preload/libsmarm_preload.map
+# The export list is made from the shim's and the entry's objects: every
+# default-visibility definition there is an interposed libc name (smarm's
+# own names are hidden).  The runtime objects must not reference any of
+# them (the malloc family aside: the runtime allocates through it on
+# purpose), or the runtime would call the shim's wrapper instead of libc's:
+# each such name needs a line in preload/real.syms (checked here).
+PRE_IFACE := $(PRE_SHIM) $(patsubst %.c,$(BUILD)/%.o,$(wildcard preload/*.c))
+DEFINED    = readelf -sW $(1) | awk '$$5=="GLOBAL" && $$6=="DEFAULT" && $$7!="UND" \
+		{ print $$8 }' | sed 's/@.*//' | sort -u
+$(BUILD)/preload/exports.map: $(PRE_OBJ)
+	@$(call DEFINED,$(PRE_IFACE)) > $@.names
+	@readelf -sW $(filter $(BUILD)/preload/rt/%,$(PRE_OBJ)) | \
+		awk '$$7=="UND" { print $$8 }' | sed 's/@.*//' | sort -u | \
+		comm -12 - $@.names > $@.leak; \
+	if [ -s $@.leak ]; then echo "runtime objects call interposed names (add to preload/real.syms):"; \
+		cat $@.leak; exit 1; fi
+	@{ echo '{ global:'; { cat $@.names; $(call DEFINED,$(BUILD)/preload/rt/shim/malloc.o); } | \
+		sed 's/.*/  &;/'; echo 'local: *; };'; } > $@
+$(PRE_SO): $(PRE_OBJ) $(BUILD)/preload/exports.map
 	$(CC) -shared -Wl,-z,defs -Wl,-soname,libsmarm_preload.so \
-		-Wl,--version-script=preload/libsmarm_preload.map -o $@ $(PRE_OBJ) $(LIBS)
+		-Wl,--version-script=$(BUILD)/preload/exports.map -o $@ $(PRE_OBJ) $(LIBS)
 $(PRE_RUN): preload/smarm-run
 	install -m 755 $< $@
 
@@ -149,8 +167,9 @@ $(BUILD)/tests/preload/%.o: tests/preload/%.c
 	@mkdir -p $(@D)
 	$(CC) $(APPCFLAGS) -DSMARM_PRELOAD_LIB='"$(abspath $(PRE_SO))"' \
 		-DSMARM_PRELOAD_PROGS='"$(abspath $(BUILD))/tests/pprogs"' -c $< -o $@
-$(TPRE_BIN): $(BUILD)/tests/preload/test_preload.o
-	$(CC) -o $@ $< -lcriterion
+TPRE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/preload/test_*.c))
+$(TPRE_BIN): $(TPRE_OBJ)
+	$(CC) -o $@ $^ -lcriterion
 
 ifeq ($(SAN),)
 TEST_PRELOAD := $(TPRE_BIN) $(PRE_SO) $(PPROGS)
