@@ -577,6 +577,8 @@ void smarm__wait_prepare(struct smarm__actor *self, const char *what, void *obj)
 {
 	self->wait_what = what;
 	self->wait_obj = obj;
+	self->wait_since = smarm__coarse_now();
+	smarm__stats_park(self->carrier, what);
 	atomic_store_explicit(&self->state, SMARM__WAITING, memory_order_relaxed);
 }
 
@@ -746,6 +748,7 @@ void smarm__sched_exit(struct smarm__actor *self)
 	struct smarm__carrier *c = self->carrier;
 
 	atomic_store_explicit(&self->state, SMARM__DEAD, memory_order_relaxed);
+	c->stats.exited++;
 	smarm__alive_put();
 	switch_from(c, self, pick(c), true);
 	__builtin_unreachable();
@@ -817,8 +820,10 @@ static void idle_leave(struct smarm__carrier *c)
 }
 
 /* Sleep in epoll until the earliest timer, an I/O event or a kick.  The
- * caller holds the poller role (rt.poller == 1) and gives it up here. */
-static void sleep_poller(void)
+ * caller holds the poller role (rt.poller == 1) and gives it up here.
+ * recheck: wake after this many ns at the latest (-1: no limit; the
+ * deadlock check asks for one, deadlock.c). */
+static void sleep_poller(int64_t recheck)
 {
 	struct epoll_event ev[64];
 	struct timespec ts, *tp = NULL;
@@ -830,6 +835,8 @@ static void sleep_poller(void)
 	until = smarm__timer_next();
 	atomic_store(&smarm__rt.poll_until, until);
 	until = smarm__timer_next();
+	if (recheck >= 0 && smarm__now() + recheck < until)
+		until = smarm__now() + recheck;
 	atomic_store(&smarm__rt.poll_until, until);
 	if (until != INT64_MAX) {
 		int64_t now = smarm__now();
@@ -914,12 +921,14 @@ static struct smarm__actor *find_work(struct smarm__carrier *c)
 				atomic_store(&smarm__rt.poller, 0);
 			continue;
 		}
+		/* The last carrier to sleep looks for a deadlock (deadlock.c). */
+		int64_t recheck = smarm__deadlock_idle(c);
 		if (poll) {
-			sleep_poller();
+			sleep_poller(recheck);
 			polled = true;
 		} else {
 			int e = errno;
-			smarm__futex_wait(&c->sleep_word, 0, -1);
+			smarm__futex_wait(&c->sleep_word, 0, recheck);
 			errno = e;
 		}
 		idle_leave(c);
@@ -1063,6 +1072,8 @@ int smarm__sched_run(void)
 
 void smarm__sched_fini(void)
 {
+	if (smarm__rt.carriers)
+		smarm__stats_fold();
 	if (smarm__rt.carriers) {
 		for (int i = 0; i < nalloc; i++)
 			free(smarm__rt.carriers[i]);
