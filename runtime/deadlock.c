@@ -305,8 +305,12 @@ void smarm__deadlock_mutex_timeout(struct smarm__actor *self, void *m)
 		smarm_pid_format(who[i], p, sizeof p);
 		if (smarm__pid_name(who[i], nm, sizeof nm) < 0)
 			nm[0] = 0;
+		struct smarm__sym d;
+		char sym[48] = "";
+		if (smarm__symbolise_data(mtx[i], &d) && d.off == 0)
+			snprintf(sym, sizeof sym, " (%.40s)", d.name);
 		len += (size_t)snprintf(line + len, sizeof line - len,
-					" waits for mutex %p held by %s \"%s\"%s", mtx[i], p, nm,
+					" waits for mutex %p%s held by %s \"%s\"%s", mtx[i], sym, p, nm,
 					i + 1 < n ? ", which" : "\n");
 	}
 	if (len > sizeof line - 1) {

@@ -271,24 +271,49 @@ static void name_of(smarm_pid_t pid, char *buf)
 		buf[0] = 0;
 }
 
+/* Who supervises actor `pid`: its parent (SMARM_SPAWN_CHILD) if it has
+ * one, else the linked supervisor that lists it among its children
+ * (supervisor.c links its children rather than parenting them).  Takes one
+ * slot lock at a time.  0: nobody. */
+static smarm_pid_t supervisor_of(smarm_pid_t pid, char *name)
+{
+	smarm_pid_t links[16], parent = 0, kids[64];
+	struct smarm__slot *slot;
+	struct smarm__actor *a = smarm__pid_lock(pid, &slot);
+	int nl = 0;
+
+	if (!a)
+		return 0;
+	if (a->fate) {
+		parent = a->fate->parent;
+		for (struct smarm__link *l = a->fate->links; l && nl < 16; l = l->next)
+			links[nl++] = l->pid;
+	}
+	smarm__pid_unlock(slot);
+	if (parent) {
+		name_of(parent, name);
+		return parent;
+	}
+	for (int i = 0; i < nl; i++) {
+		int n = smarm_sup_children(links[i], kids, 64);
+		for (int k = 0; k < n && k < 64; k++) {
+			if (kids[k] == pid) {
+				name_of(links[i], name);
+				return links[i];
+			}
+		}
+	}
+	return 0;
+}
+
 /* The supervisor chain above s (nearest first): pids and names. */
 static int sup_chain(const struct snap *s, smarm_pid_t *pids, char (*names)[16])
 {
-	smarm_pid_t p = s->parent;
+	smarm_pid_t p = s->pid;
 	int n = 0;
 
-	while (p && n < SUP_DEPTH) {
-		struct smarm__slot *slot;
-		struct smarm__actor *a = smarm__pid_lock(p, &slot);
-		if (!a)
-			break;
-		pids[n] = p;
-		memcpy(names[n], a->name, 16);
-		names[n][15] = 0;
-		p = a->fate ? a->fate->parent : 0;
-		smarm__pid_unlock(slot);
-		n++;
-	}
+	while (n < SUP_DEPTH && (p = supervisor_of(p, names[n])))
+		pids[n++] = p;
 	return n;
 }
 
@@ -314,6 +339,12 @@ static int first_frame(const struct snap *s)
 static int last_frame(const struct snap *s, int first)
 {
 	int n = s->npc;
+	bool mine = false;
+
+	for (int k = 0; k < n && !mine; k++)
+		mine = !in_runtime(s->pc[k]);
+	if (!mine)
+		return n; /* all runtime (a supervisor): show everything */
 
 	while (n > first + 1 && in_runtime(s->pc[n - 1]))
 		n--;
@@ -327,6 +358,11 @@ static void wait_text(struct out *o, const struct snap *s, int64_t now)
 	out_f(o, "%s", s->what ? s->what : "?");
 	if (is(s->what, "mutex") && s->obj) {
 		out_f(o, " %p", s->obj);
+		struct smarm__sym d;
+		if (smarm__symbolise_data(s->obj, &d) && d.off == 0)
+			out_f(o, " (%s)", d.name);
+		else if (d.name)
+			out_f(o, " (%s+0x%lx)", d.name, (unsigned long)d.off);
 		if (s->foreign) {
 			out_f(o, " held by a thread outside the runtime");
 		} else if (s->other) {
@@ -425,6 +461,11 @@ static void print_json(struct out *o, const struct snap *s, int64_t now, bool fi
 		out_f(o, "{\"what\":");
 		out_jstr(o, s->what ? s->what : "?");
 		out_f(o, ",\"object\":\"%p\"", s->obj);
+		struct smarm__sym d;
+		if (s->obj && smarm__symbolise_data(s->obj, &d) && d.off == 0) {
+			out_f(o, ",\"object_symbol\":");
+			out_jstr(o, d.name);
+		}
 		if (is(s->what, "mutex")) {
 			if (s->foreign || !s->other) {
 				out_f(o, ",\"owner\":null,\"owner_outside\":%s",

@@ -701,6 +701,8 @@ struct smarm__sym {
 	const char *obj;    /* the object's file name, NULL: unknown */
 };
 bool smarm__symbolise(uintptr_t pc, struct smarm__sym *y);
+/* The same for a data address (a global mutex): its object symbol. */
+bool smarm__symbolise_data(const void *p, struct smarm__sym *y);
 /* io.c, for reports: the fd of an "fd read"/"fd write" wait object. */
 int smarm__io_fd_of(const void *obj);
 /* deadlock.c: note the thread that runs carrier 0 (run.c, via

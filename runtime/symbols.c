@@ -103,13 +103,13 @@ static struct elf_file *file_for(uintptr_t base, const char *path)
 }
 
 /* The function symbol of f that contains file address a. */
-static const char *lookup(const struct elf_file *f, uintptr_t a, uintptr_t *off)
+static const char *lookup(const struct elf_file *f, uintptr_t a, uintptr_t *off, int type)
 {
 	const Elf64_Sym *best = NULL;
 
 	for (size_t i = 0; i < f->nsyms; i++) {
 		const Elf64_Sym *s = &f->syms[i];
-		if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || s->st_shndx == SHN_UNDEF ||
+		if (ELF64_ST_TYPE(s->st_info) != type || s->st_shndx == SHN_UNDEF ||
 		    s->st_name >= f->strsize || a < s->st_value)
 			continue;
 		if (a - s->st_value < (s->st_size ? s->st_size : 1) &&
@@ -122,23 +122,23 @@ static const char *lookup(const struct elf_file *f, uintptr_t a, uintptr_t *off)
 	return f->strs + best->st_name;
 }
 
-bool smarm__symbolise(uintptr_t pc, struct smarm__sym *y)
+/* Shared by both entry points: addr is the byte to name. */
+static bool name_at(uintptr_t addr, struct smarm__sym *y, int type)
 {
 	Dl_info di;
 	const char *slash;
 
 	memset(y, 0, sizeof *y);
-	/* pc is a return address: look up the call instruction's last byte. */
-	if (!dladdr((void *)(pc - 1), &di) || !di.dli_fname)
+	if (!dladdr((void *)addr, &di) || !di.dli_fname)
 		return false;
 	slash = strrchr(di.dli_fname, '/');
 	y->obj = slash ? slash + 1 : di.dli_fname;
 	if (!y->obj[0])
 		y->obj = program_invocation_short_name;
-	y->off = pc - (uintptr_t)di.dli_fbase;
+	y->off = addr - (uintptr_t)di.dli_fbase;
 	if (di.dli_sname && di.dli_saddr) {
 		y->name = di.dli_sname;
-		y->off = pc - (uintptr_t)di.dli_saddr;
+		y->off = addr - (uintptr_t)di.dli_saddr;
 		return true;
 	}
 	/* The main program has an empty or relative dli_fname; its base is where the
@@ -152,11 +152,25 @@ bool smarm__symbolise(uintptr_t pc, struct smarm__sym *y)
 	smarm__lock(&cache_lock);
 	struct elf_file *f = file_for((uintptr_t)di.dli_fbase, path);
 	uintptr_t off;
-	const char *name = f ? lookup(f, pc - 1 - base, &off) : NULL;
+	const char *name = f ? lookup(f, addr - base, &off, type) : NULL;
 	smarm__unlock(&cache_lock);
 	if (name) {
 		y->name = name;
-		y->off = off + 1;
+		y->off = off;
 	}
 	return name != NULL;
+}
+
+bool smarm__symbolise(uintptr_t pc, struct smarm__sym *y)
+{
+	/* pc is a return address: name the call instruction's last byte. */
+	bool r = name_at(pc - 1, y, STT_FUNC);
+
+	y->off++;
+	return r;
+}
+
+bool smarm__symbolise_data(const void *p, struct smarm__sym *y)
+{
+	return name_at((uintptr_t)p, y, STT_OBJECT);
 }
