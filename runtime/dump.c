@@ -528,7 +528,7 @@ int smarm__dump_write(int fd, bool json)
 	struct out *o = NULL;
 	struct snap *s = NULL;
 	uint32_t n = smarm__pid_slots();
-	int64_t now = smarm__coarse_now();
+	int64_t now = smarm_now(); /* never behind a park's recorded start */
 	long count = 0;
 	int e = errno, r;
 

@@ -233,6 +233,9 @@ int smarm__pid_name(smarm_pid_t pid, char *buf, size_t len);
 struct smarm__cstats {
 	uint64_t spawned, exited;       /* actors spawned / finished here */
 	uint64_t park_other;            /* parks whose kind found no room */
+	int64_t clock;                  /* smarm_now() as of the carrier's last
+	                                 * idle pass, 64th switch or preemption:
+	                                 * what a park records as its start */
 	long peak_alive;                /* the most actors alive seen at a spawn */
 	const char *park_what[SMARM__PARK_KINDS];
 	uint64_t park_n[SMARM__PARK_KINDS];
@@ -637,15 +640,37 @@ static inline void smarm__stats_park(struct smarm__carrier *c, const char *what)
 	}
 	s->park_other++;
 }
-/* An actor was spawned (actor.c, after it is queued).  Never switches. */
-void smarm__stats_spawned(void);
+/* Spawns and the peak of alive actors seen by threads that are not
+ * carriers (the root's spawn, foreign threads).  Never switches. */
+void smarm__stats_off_carrier(long alive, bool spawned);
+/* An actor was spawned (actor.c, once it is queued).  Never switches. */
+static inline void smarm__stats_spawned(void)
+{
+	struct smarm__carrier *c = smarm__tls_carrier;
+
+	if (likely(c != NULL))
+		c->stats.spawned++;
+	else
+		smarm__stats_off_carrier(0, true);
+}
+/* n actors are alive now (smarm__alive_get, after taking a place).  Never
+ * switches. */
+static inline void smarm__stats_alive(long n)
+{
+	struct smarm__carrier *c = smarm__tls_carrier;
+
+	if (unlikely(c == NULL))
+		smarm__stats_off_carrier(n, false);
+	else if (n > c->stats.peak_alive)
+		c->stats.peak_alive = n;
+}
 /* Carriers are about to be freed: keep their counters (sched_fini). */
 void smarm__stats_fold(void);
 /* Print the statistics to fd (SMARM_STATS=1 does so at exit). */
 void smarm__stats_print(int fd);
-/* A coarse clock for the park time shown in dumps: CLOCK_MONOTONIC_COARSE
- * (a vDSO memory read, a few ms behind smarm_now at most).  Never
- * switches. */
+/* CLOCK_MONOTONIC_COARSE (a vDSO memory read, ~13 ns here against ~60 ns
+ * for CLOCK_MONOTONIC; a few ms behind smarm_now at most): what pick()
+ * refreshes c->stats.clock with every 64th switch.  Never switches. */
 int64_t smarm__coarse_now(void);
 
 /* dump.c: bring up what smarm_run needs for dumps, statistics and

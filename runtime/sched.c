@@ -513,6 +513,7 @@ static struct smarm__actor *pick(struct smarm__carrier *c)
 	if (unlikely(++c->tick % GQ_EVERY == 0)) {
 		/* Fairness: a pair handing runnext back and forth must not starve
 		 * the ring, the global queue or the timers. */
+		c->stats.clock = smarm__coarse_now(); /* for park times */
 		if (smarm__timer_next() != INT64_MAX)
 			smarm__timer_run(smarm__now());
 		/* ... nor fds that became ready while every carrier is busy. */
@@ -577,7 +578,7 @@ void smarm__wait_prepare(struct smarm__actor *self, const char *what, void *obj)
 {
 	self->wait_what = what;
 	self->wait_obj = obj;
-	self->wait_since = smarm__coarse_now();
+	self->wait_since = self->carrier->stats.clock; /* coarse: see stats.c */
 	smarm__stats_park(self->carrier, what);
 	atomic_store_explicit(&self->state, SMARM__WAITING, memory_order_relaxed);
 }
@@ -667,6 +668,7 @@ void smarm__sched_preempt(void)
 {
 	int64_t now = smarm__now();
 
+	smarm__carrier()->stats.clock = now; /* for park times */
 	if (smarm__timer_next() <= now)
 		smarm__timer_run(now);
 	poll_io();
@@ -726,6 +728,7 @@ bool smarm__alive_get(void)
 		if (v & ALIVE_CLOSED)
 			return false;
 	} while (!atomic_compare_exchange_weak(&smarm__alive, &v, v + 1));
+	smarm__stats_alive(v + 1); /* the peak, for SMARM_STATS */
 	return true;
 }
 
@@ -874,6 +877,7 @@ static struct smarm__actor *find_work(struct smarm__carrier *c)
 		if (atomic_load_explicit(&smarm__rt.stopping, memory_order_relaxed))
 			return NULL;
 		now = smarm__now();
+		c->stats.clock = now; /* for park times */
 		if (smarm__timer_next() <= now)
 			smarm__timer_run(now);
 		if ((a = runq_get(c)) || (a = gq_get(c)) || (a = steal_any(c, false)))

@@ -52,20 +52,12 @@ int64_t smarm__coarse_now(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void smarm__stats_spawned(void)
+void smarm__stats_off_carrier(long n, bool spawned)
 {
-	/* No switch between this read and the increments below. */
-	struct smarm__carrier *c = smarm__tls_carrier;
-	long n = smarm__alive_count();
-
-	if (c) {
-		c->stats.spawned++;
-		if (n > c->stats.peak_alive)
-			c->stats.peak_alive = n;
-		return;
-	}
-	atomic_fetch_add_explicit(&off_spawned, 1, memory_order_relaxed);
 	long p = atomic_load_explicit(&off_peak, memory_order_relaxed);
+
+	if (spawned)
+		atomic_fetch_add_explicit(&off_spawned, 1, memory_order_relaxed);
 	while (n > p && !atomic_compare_exchange_weak(&off_peak, &p, n))
 		;
 }
