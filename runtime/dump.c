@@ -605,8 +605,15 @@ static void *dump_main(void *p)
 			continue;
 		if (k <= 0)
 			return NULL;
-		if (atomic_load(&smarm__rt.running))
+		if (atomic_load(&smarm__rt.running)) {
 			smarm__dump_write(2, smarm__dump_json);
+		} else {
+			/* No runtime (smarm_run has returned): SIGQUIT does what
+			 * it would without us.  kill, not raise: this thread
+			 * blocks every signal. */
+			signal(SIGQUIT, SIG_DFL);
+			kill(getpid(), SIGQUIT);
+		}
 	}
 }
 
