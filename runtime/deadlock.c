@@ -236,6 +236,7 @@ int64_t smarm__deadlock_idle(struct smarm__carrier *c)
 static smarm__lock_t seen_lock = SMARM__LOCK_INIT;
 static uint64_t seen[SEEN];
 static int nseen;
+static unsigned seen_next;
 
 /* Report a cycle once: the key is the same from any member's timeout. */
 static bool first_time(const void *const *mtx, int n)
@@ -250,10 +251,11 @@ static bool first_time(const void *const *mtx, int n)
 	smarm__lock(&seen_lock);
 	for (int i = 0; i < nseen && fresh; i++)
 		fresh = seen[i] != key;
-	if (fresh)
-		seen[nseen++ % SEEN] = key;
-	if (nseen > SEEN)
-		nseen = SEEN;
+	if (fresh) {
+		seen[seen_next++ % SEEN] = key; /* the oldest goes */
+		if (nseen < SEEN)
+			nseen++;
+	}
 	smarm__unlock(&seen_lock);
 	return fresh;
 }

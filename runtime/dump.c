@@ -178,7 +178,9 @@ static bool is(const char *what, const char *k)
 
 /* Walk the frame pointers of a switched-out actor from its saved context.
  * Every frame must lie in the actor's stack, above the previous one. */
-static void walk(struct smarm__actor *a, struct snap *s)
+/* Not instrumented: it reads another stack, whose frames ASan may have
+ * poisoned around their locals. */
+__attribute__((no_sanitize_address)) static void walk(struct smarm__actor *a, struct snap *s)
 {
 	uintptr_t lo = (uintptr_t)a->stack_lo, hi = lo + a->stack_size;
 	uintptr_t sp = (uintptr_t)a->ctx.rsp, fp = a->ctx.rbp, pc;
@@ -385,7 +387,10 @@ static void wait_text(struct out *o, const struct snap *s, int64_t now)
 		symbolise(s->job_fn + 1, &y);
 		out_f(o, " %s", y.name ? y.name : "?");
 	} else if (s->obj) {
+		struct smarm__sym d;
 		out_f(o, " %p", s->obj);
+		if (smarm__symbolise_data(s->obj, &d) && d.off == 0)
+			out_f(o, " (%s)", d.name); /* a global condition, channel ... */
 	}
 	if (s->since > 0 && now >= s->since)
 		out_f(o, ", for %ld.%03lds", (long)((now - s->since) / 1000000000),
