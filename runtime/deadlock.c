@@ -19,6 +19,8 @@
  *     — a plain pthread of a link-mode program, a library's helper — may
  *     send, unlock or spawn at any moment, so with one alive the answer is
  *     "not now", and the check is repeated (below);
+ *   - the program has no handler for a signal that can come from outside
+ *     (a handler may sem_post or write a pipe: program_handles_signals);
  *   - and every live actor's state is WAITING.
  *
  * Where: the last carrier to go idle asks (sched.c's find_work, after it
@@ -33,7 +35,8 @@
  * nothing that matters.  No lock of the scheduler is held while slot locks
  * are taken (slot locks come first in the lock order).
  *
- * Re-checks: when the only obstacle is a thread outside the runtime, the
+ * Re-checks: when the only obstacle is a thread outside the runtime (or a
+ * signal handler of the program's), the
  * carrier sleeps at most `backoff` (10 ms, doubling to 1 s while nothing
  * runs), then looks again, so a deadlock left behind when that thread ends
  * is still found; every other obstacle is an event that wakes a carrier
@@ -55,6 +58,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -166,6 +170,35 @@ static int foreign_threads(void)
 	return k < 0 ? -1 : n;
 }
 
+/* Has the program a handler for a signal that can come from outside (a
+ * kill, an alarm, a child's end)?  Such a handler may post a semaphore or
+ * write to a pipe (both async-signal-safe) and wake a parked thread, so
+ * while one is installed nothing is declared.  Not counted: the signals
+ * the runtime owns (SIGURG, our SIGQUIT), the synchronous ones (faults,
+ * SIGSYS, SIGTRAP, SIGABRT, SIGPIPE), the CPU-time timers' (they do not
+ * advance while everything sleeps) and glibc's internal 32 and 33. */
+static bool program_handles_signals(void)
+{
+	for (int sig = 1; sig < SIGRTMAX + 1; sig++) {
+		struct sigaction sa;
+		switch (sig) {
+		case SIGKILL: case SIGSTOP: case SIGSEGV: case SIGBUS: case SIGFPE:
+		case SIGILL: case SIGSYS: case SIGTRAP: case SIGABRT: case SIGPIPE:
+		case SIGURG: case SIGPROF: case SIGVTALRM:
+			continue;
+		}
+		if (sig >= 32 && sig < SIGRTMIN)
+			continue;
+		if (sigaction(sig, NULL, &sa) < 0 || sa.sa_handler == SIG_DFL ||
+		    sa.sa_handler == SIG_IGN)
+			continue;
+		if (sig == SIGQUIT && smarm__dump_owns_quit((void *)sa.sa_handler))
+			continue;
+		return true;
+	}
+	return false;
+}
+
 struct census {
 	long waiting, other;
 };
@@ -213,7 +246,7 @@ int64_t smarm__deadlock_idle(struct smarm__carrier *c)
 	    smarm__alive_count() == 0)
 		return -1;
 	sum = switch_sum();
-	if ((foreign = foreign_threads()) != 0) {
+	if ((foreign = foreign_threads()) != 0 || program_handles_signals()) {
 		/* Back off while nothing runs; start again after any work. */
 		int64_t b = atomic_load(&backoff);
 		if (atomic_exchange(&backoff_sum, sum) != sum)

@@ -622,6 +622,11 @@ static void *dump_main(void *p)
 	}
 }
 
+bool smarm__dump_owns_quit(void *handler)
+{
+	return handler == (void *)on_quit;
+}
+
 int smarm__dump_tid(void)
 {
 	return atomic_load(&dump_tid);

@@ -677,6 +677,8 @@ int64_t smarm__coarse_now(void);
  * deadlock reports (SIGQUIT handler and its thread, SMARM_STATS), once per
  * process; run.c calls it after sched_init.  Never switches. */
 void smarm__inside_init(void);
+/* Is handler dump.c's SIGQUIT handler?  Never switches. */
+bool smarm__dump_owns_quit(void *handler);
 /* The OS thread id of the dump thread, 0 if none (deadlock.c). */
 int smarm__dump_tid(void);
 /* Write the dump of every actor to fd (smarm_dump's body).  Takes slot

@@ -19,10 +19,17 @@
  *               reported), second's then succeeds.  Prints both results.
  *   nocycle     a lock times out behind a holder that sleeps: no cycle.
  *   outside [counted]
- *               root waits on a channel for ever; SIGALRM after 1 s ends
- *               the process (status 0, "alarm").  With "counted" root is
- *               counted in smarm__outside_waiters first, so no deadlock may
- *               be declared before the alarm; without, it is a deadlock.
+ *               root waits on a channel for ever; a child process sends
+ *               SIGTERM after 500 ms (the default action ends us).  With
+ *               "counted" root is counted in smarm__outside_waiters first,
+ *               so no deadlock may be declared before that; without, it is
+ *               a deadlock at once (exit 2).
+ *   handler     the same wait, with a SIGUSR1 handler installed (it could
+ *               sem_post); a child sends SIGUSR1 after 300 ms and the
+ *               handler prints "usr1" and exits 0: no deadlock before it.
+ *   signal PID MS SIG
+ *               (the child of outside and handler) sleep MS ms, then send
+ *               SIG to PID if PID is still our parent.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -196,12 +203,25 @@ static void *hold_m2(void *arg)
 	return NULL;
 }
 
-static void on_alarm(int sig)
+static void on_usr1(int sig)
 {
 	(void)sig;
-	if (write(1, "alarm\n", 6) < 0)
+	if (write(1, "usr1\n", 5) < 0)
 		_exit(3);
 	_exit(0);
+}
+
+/* Start "signal <our pid> ms sig" as a child process. */
+static int signal_later(int ms, int sig)
+{
+	char pid[24], m[16], sg[16];
+	char *av[] = {"inside", "signal", pid, m, sg, NULL};
+	pid_t child;
+
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	snprintf(m, sizeof m, "%d", ms);
+	snprintf(sg, sizeof sg, "%d", sig);
+	return posix_spawn(&child, "/proc/self/exe", NULL, NULL, av, environ) == 0 ? 0 : -1;
 }
 
 static int do_connect(int port)
@@ -288,12 +308,21 @@ int smarm_main(int argc, char **argv)
 		smarm_join(h, NULL);
 		return 0;
 	}
-	if (strcmp(mode, "outside") == 0) {
+	if (strcmp(mode, "signal") == 0 && argc > 4) {
+		nap_ms(atoi(argv[3]));
+		if (getppid() == (pid_t)atoi(argv[2])) /* never anyone else */
+			kill(getppid(), atoi(argv[4]));
+		return 0;
+	}
+	if (strcmp(mode, "outside") == 0 || strcmp(mode, "handler") == 0) {
 		int v;
+		bool h = strcmp(mode, "handler") == 0;
 		if (argc > 2 && strcmp(argv[2], "counted") == 0)
 			atomic_fetch_add(&smarm__outside_waiters, 1);
-		signal(SIGALRM, on_alarm);
-		alarm(1);
+		if (h)
+			signal(SIGUSR1, on_usr1);
+		if (signal_later(h ? 300 : 500, h ? SIGUSR1 : SIGTERM) < 0)
+			return 1;
 		smarm_chan_recv(ch, &v, SMARM_FOREVER);
 		return 1;
 	}
