@@ -529,6 +529,7 @@ static int spawn(smarm_pid_t *pid, smarm_fn fn, void *arg,
 	if (pid)
 		*pid = a->pid;
 	smarm__ready(a);
+	smarm__stats_spawned();
 	return 0;
 }
 

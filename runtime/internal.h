@@ -224,6 +224,23 @@ size_t smarm__pid_used(void);
 /* Copy a live actor's name. -ESRCH otherwise. */
 int smarm__pid_name(smarm_pid_t pid, char *buf, size_t len);
 
+/* ---- stats.c: per-carrier counters (SMARM_STATS), written only by the
+ * carrier's own thread with plain increments and summed when read: an
+ * actor counts into the carrier it runs on.  Parks are counted by their
+ * wait_prepare "what" string, in a small table open-addressed by the
+ * string's address (one probe in the common case). */
+#define SMARM__PARK_KINDS 32
+struct smarm__cstats {
+	uint64_t spawned, exited;       /* actors spawned / finished here */
+	uint64_t park_other;            /* parks whose kind found no room */
+	int64_t clock;                  /* smarm_now() as of the carrier's last
+	                                 * idle pass, 64th switch or preemption:
+	                                 * what a park records as its start */
+	long peak_alive;                /* the most actors alive seen at a spawn */
+	const char *park_what[SMARM__PARK_KINDS];
+	uint64_t park_n[SMARM__PARK_KINDS];
+};
+
 /* ---- sched.c ---- */
 /* A carrier's run queue: a ring only its owner pushes to; the owner and
  * stealers take from the head with a CAS (Go's runq).  Full rings spill half
@@ -250,6 +267,7 @@ struct smarm__carrier {
 	struct smarm__actor *stack_cache[32]; /* free default-size stacks */
 	int nstack_cache;
 	uint64_t switches, steals;         /* statistics */
+	struct smarm__cstats stats;        /* stats.c: more statistics (owner-only) */
 	void *altstack;                    /* fault.c: sigaltstack memory */
 	size_t altstack_size;
 	unsigned long thread;              /* pthread_t; 0 for carrier 0 */
@@ -598,5 +616,127 @@ int smarm__pool_wait(struct smarm__pool_job *j, int64_t deadline);
 void smarm__pool_stats(int *threads, int *idle, int64_t *runs);
 /* How long a pool thread waits for work before it exits (tests shorten it). */
 extern int64_t smarm__pool_idle_ns;
+
+/* ---- stats.c, dump.c, deadlock.c: seeing inside (LOOM.md "Seeing
+ * inside").  The hooks other files call are cheap: the park hook is an
+ * inline table probe on the carrier the actor runs on. */
+/* Count a park of kind `what` on carrier c.  Never switches. */
+static inline void smarm__stats_park(struct smarm__carrier *c, const char *what)
+{
+	struct smarm__cstats *s = &c->stats;
+	unsigned h = (unsigned)((uintptr_t)what >> 3);
+
+	for (unsigned i = 0; i < 4; i++, h++) {
+		h &= SMARM__PARK_KINDS - 1;
+		if (likely(s->park_what[h] == what)) {
+			s->park_n[h]++;
+			return;
+		}
+		if (!s->park_what[h]) {
+			s->park_what[h] = what;
+			s->park_n[h] = 1;
+			return;
+		}
+	}
+	s->park_other++;
+}
+/* Spawns and the peak of alive actors seen by threads that are not
+ * carriers (the root's spawn, foreign threads).  Never switches. */
+void smarm__stats_off_carrier(long alive, bool spawned);
+/* An actor was spawned (actor.c, once it is queued).  Never switches. */
+static inline void smarm__stats_spawned(void)
+{
+	struct smarm__carrier *c = smarm__tls_carrier;
+
+	if (likely(c != NULL))
+		c->stats.spawned++;
+	else
+		smarm__stats_off_carrier(0, true);
+}
+/* n actors are alive now (smarm__alive_get, after taking a place).  Never
+ * switches. */
+static inline void smarm__stats_alive(long n)
+{
+	struct smarm__carrier *c = smarm__tls_carrier;
+
+	if (unlikely(c == NULL))
+		smarm__stats_off_carrier(n, false);
+	else if (n > c->stats.peak_alive)
+		c->stats.peak_alive = n;
+}
+/* Carriers are about to be freed: keep their counters (sched_fini). */
+void smarm__stats_fold(void);
+/* Print the statistics to fd (SMARM_STATS=1 does so at exit). */
+void smarm__stats_print(int fd);
+/* CLOCK_MONOTONIC_COARSE (a vDSO memory read, ~13 ns here against ~60 ns
+ * for CLOCK_MONOTONIC; a few ms behind smarm_now at most): what pick()
+ * refreshes c->stats.clock with every 64th switch.  Never switches. */
+int64_t smarm__coarse_now(void);
+
+/* dump.c: bring up what smarm_run needs for dumps, statistics and
+ * deadlock reports (SIGQUIT handler and its thread, SMARM_STATS), once per
+ * process; run.c calls it after sched_init.  Never switches. */
+void smarm__inside_init(void);
+/* Is handler dump.c's SIGQUIT handler?  Never switches. */
+bool smarm__dump_owns_quit(void *handler);
+/* The OS thread id of the dump thread, 0 if none (deadlock.c). */
+int smarm__dump_tid(void);
+/* Write the dump of every actor to fd (smarm_dump's body).  Takes slot
+ * locks one at a time; never switches. */
+int smarm__dump_write(int fd, bool json);
+extern bool smarm__dump_json; /* [init] SMARM_DUMP_FORMAT=json */
+extern bool smarm__dump_on;   /* [init] SMARM_DUMP != off */
+extern bool smarm__stats_on;  /* [init] SMARM_STATS=1 */
+
+/* deadlock.c.  Green threads waiting for something the runtime cannot
+ * see (sigwait, pause, sigsuspend ...: the signal shim) are counted here
+ * for their whole wait: increment before smarm__wait_prepare, decrement
+ * after smarm__park returns (the waiter itself, once it runs again).
+ * While it is non-zero, the runtime never declares a deadlock. */
+extern _Atomic int smarm__outside_waiters;
+/* The last carrier is about to sleep (sched.c's find_work, on the idle
+ * list, having found no work).  If every actor is parked and nothing can
+ * wake one, report the deadlock and exit the process with status 2.
+ * Otherwise return how long the carrier may sleep before it should look
+ * again (relative ns), or -1 for no limit: a thread outside the runtime
+ * exists, which may act or end at any time.  Never switches. */
+int64_t smarm__deadlock_idle(struct smarm__carrier *c);
+/* A mutex lock by self timed out: if m's owner chain leads back to self,
+ * report the wait-for cycle on stderr (once per cycle).  Never switches. */
+void smarm__deadlock_mutex_timeout(struct smarm__actor *self, void *m);
+/* mutex.c, for reports: the owner of a mutex by its internal address (the
+ * smarm_mutex_t), 0 if free; *foreign set when a thread outside the
+ * runtime holds it.  Racy reads.  Never switches. */
+smarm_pid_t smarm__mutex_owner_of(const void *m, bool *foreign);
+/* pid.c, for reports: the number of slots ever made, and a visit of slot i
+ * under its lock: fn(actor, arg) runs with the actor pinned when the slot
+ * is live.  False if the slot holds no live actor.  fn must not take
+ * another slot lock.  Never switches. */
+uint32_t smarm__pid_slots(void);
+bool smarm__pid_visit(uint32_t i, void (*fn)(struct smarm__actor *a, void *arg), void *arg);
+/* Rename a live actor (the shim's pthread_setname_np): -ESRCH.  Never
+ * switches. */
+int smarm__pid_set_name(smarm_pid_t pid, const char *name);
+/* The pid of the actor a join slot belongs to (racy, for reports). */
+smarm_pid_t smarm__pid_of_slot(const void *slot);
+/* symbols.c: name the function holding return address pc (dladdr, then the
+ * object file's own symbol table).  False: no name (obj and off may still
+ * be set: off is then from the object's base).  Never switches. */
+struct smarm__sym {
+	const char *name;   /* NULL: unknown */
+	uintptr_t off;      /* from name, or from the object's base */
+	const char *obj;    /* the object's file name, NULL: unknown */
+};
+bool smarm__symbolise(uintptr_t pc, struct smarm__sym *y);
+/* The same for a data address (a global mutex): its object symbol. */
+bool smarm__symbolise_data(const void *p, struct smarm__sym *y);
+/* io.c, for reports: the fd of an "fd read"/"fd write" wait object. */
+int smarm__io_fd_of(const void *obj);
+/* deadlock.c: note the thread that runs carrier 0 (run.c, via
+ * smarm__inside_init, on that thread). */
+void smarm__deadlock_init(void);
+/* stats.c: the carrier hand-off counters, defined by the hand-off code if
+ * it is linked in (weak: NULL otherwise).  Never switches. */
+__attribute__((weak)) void smarm__handoff_stats(uint64_t *handoffs, uint64_t *spares);
 
 #endif

@@ -1084,3 +1084,10 @@ int smarm_getaddrinfo(const char *node, const char *service,
 	smarm_block_on_io(gai_job_run, &j, &ignored);
 	return j.result;
 }
+
+/* For reports (dump.c): the fd behind an "fd read"/"fd write" wait's
+ * object.  Never switches. */
+int smarm__io_fd_of(const void *obj)
+{
+	return ((const struct fdrec *)obj)->fd;
+}

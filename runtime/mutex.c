@@ -154,6 +154,8 @@ static int lock_slow(struct mutex *m, struct smarm__actor *self, uintptr_t me,
 			atomic_fetch_and_explicit(&m->word, ~WAITERS, memory_order_relaxed);
 	}
 	smarm__unlock(&m->qlock);
+	if (r == -ETIMEDOUT && self)
+		smarm__deadlock_mutex_timeout(self, m); /* a wait-for cycle? */
 	return r < 0 ? r : 0;
 got:
 	atomic_store_explicit(&m->owner, pid_of(self), memory_order_relaxed);
@@ -306,4 +308,18 @@ void smarm__mutex_reacquire(smarm_mutex_t *pm, struct smarm__actor *self, uintpt
 		atomic_store_explicit(&m->owner, pid_of(self), memory_order_relaxed);
 	}
 	m->depth = depth;
+}
+
+/* Never switches. */
+smarm_pid_t smarm__mutex_owner_of(const void *pm, bool *foreign)
+{
+	const struct mutex *m = pm;
+	uintptr_t w = atomic_load_explicit(&((struct mutex *)m)->word, memory_order_relaxed);
+	smarm_pid_t p = atomic_load_explicit(&((struct mutex *)m)->owner, memory_order_relaxed);
+
+	/* An actor's token is its record; anything else is a foreign
+	 * thread's (waitq.h).  The owner field lags the word by a moment
+	 * around a hand-off: report the word's view of who holds it. */
+	*foreign = w != 0 && p == 0;
+	return w ? p : 0;
 }

@@ -419,3 +419,61 @@ int smarm__pid_name(smarm_pid_t pid, char *buf, size_t len)
 	smarm__unlock(&s->lock);
 	return 0;
 }
+
+/* ---- for reports (dump.c, deadlock.c) ---- */
+
+uint32_t smarm__pid_slots(void)
+{
+	uint32_t n;
+
+	smarm__lock(&free_lock);
+	n = nslots;
+	smarm__unlock(&free_lock);
+	return n;
+}
+
+bool smarm__pid_visit(uint32_t i, void (*fn)(struct smarm__actor *a, void *arg), void *arg)
+{
+	struct smarm__slot *s = slot_at(i);
+	bool live;
+
+	if (!s)
+		return false;
+	smarm__lock(&s->lock);
+	live = (s->flags & LIVE) && s->actor;
+	if (live)
+		fn(s->actor, arg);
+	smarm__unlock(&s->lock);
+	return live;
+}
+
+smarm_pid_t smarm__pid_of_slot(const void *slot)
+{
+	const struct smarm__slot *s = slot;
+
+	for (uint32_t k = 0; k < MAX_CHUNKS; k++) {
+		struct smarm__slot *c = atomic_load_explicit(&chunks[k], memory_order_acquire);
+		if (!c)
+			break;
+		if (s >= c && s < c + CHUNK)
+			return ((uint64_t)__atomic_load_n(&s->gen, __ATOMIC_RELAXED) << 32) |
+			       ((uint32_t)(k * CHUNK + (uint32_t)(s - c)) + 1);
+	}
+	return 0;
+}
+
+int smarm__pid_set_name(smarm_pid_t pid, const char *name)
+{
+	struct smarm__slot *s = lookup(pid);
+
+	if (!s)
+		return -ESRCH;
+	if (!(s->flags & LIVE)) {
+		smarm__unlock(&s->lock);
+		return -ESRCH;
+	}
+	strncpy(s->actor->name, name, sizeof s->actor->name - 1);
+	s->actor->name[sizeof s->actor->name - 1] = 0;
+	smarm__unlock(&s->lock);
+	return 0;
+}

@@ -20,6 +20,7 @@ int smarm_run(smarm_fn root, void *arg, const struct smarm_config *cfg, void **r
 		return -EBUSY;
 	if ((r = smarm__sched_init(cfg)) < 0)
 		goto out;
+	smarm__inside_init(); /* SIGQUIT dumps, SMARM_STATS (dump.c) */
 	smarm__rt.root_result = NULL;
 	atomic_store(&smarm__rt.running, 1);
 	/* The root keeps the runtime's default stack; in smarm_main mode it

@@ -513,6 +513,7 @@ static struct smarm__actor *pick(struct smarm__carrier *c)
 	if (unlikely(++c->tick % GQ_EVERY == 0)) {
 		/* Fairness: a pair handing runnext back and forth must not starve
 		 * the ring, the global queue or the timers. */
+		c->stats.clock = smarm__coarse_now(); /* for park times */
 		if (smarm__timer_next() != INT64_MAX)
 			smarm__timer_run(smarm__now());
 		/* ... nor fds that became ready while every carrier is busy. */
@@ -577,6 +578,8 @@ void smarm__wait_prepare(struct smarm__actor *self, const char *what, void *obj)
 {
 	self->wait_what = what;
 	self->wait_obj = obj;
+	self->wait_since = self->carrier->stats.clock; /* coarse: see stats.c */
+	smarm__stats_park(self->carrier, what);
 	atomic_store_explicit(&self->state, SMARM__WAITING, memory_order_relaxed);
 }
 
@@ -665,6 +668,7 @@ void smarm__sched_preempt(void)
 {
 	int64_t now = smarm__now();
 
+	smarm__carrier()->stats.clock = now; /* for park times */
 	if (smarm__timer_next() <= now)
 		smarm__timer_run(now);
 	poll_io();
@@ -724,6 +728,7 @@ bool smarm__alive_get(void)
 		if (v & ALIVE_CLOSED)
 			return false;
 	} while (!atomic_compare_exchange_weak(&smarm__alive, &v, v + 1));
+	smarm__stats_alive(v + 1); /* the peak, for SMARM_STATS */
 	return true;
 }
 
@@ -746,6 +751,7 @@ void smarm__sched_exit(struct smarm__actor *self)
 	struct smarm__carrier *c = self->carrier;
 
 	atomic_store_explicit(&self->state, SMARM__DEAD, memory_order_relaxed);
+	c->stats.exited++;
 	smarm__alive_put();
 	switch_from(c, self, pick(c), true);
 	__builtin_unreachable();
@@ -817,8 +823,10 @@ static void idle_leave(struct smarm__carrier *c)
 }
 
 /* Sleep in epoll until the earliest timer, an I/O event or a kick.  The
- * caller holds the poller role (rt.poller == 1) and gives it up here. */
-static void sleep_poller(void)
+ * caller holds the poller role (rt.poller == 1) and gives it up here.
+ * recheck: wake after this many ns at the latest (-1: no limit; the
+ * deadlock check asks for one, deadlock.c). */
+static void sleep_poller(int64_t recheck)
 {
 	struct epoll_event ev[64];
 	struct timespec ts, *tp = NULL;
@@ -830,6 +838,8 @@ static void sleep_poller(void)
 	until = smarm__timer_next();
 	atomic_store(&smarm__rt.poll_until, until);
 	until = smarm__timer_next();
+	if (recheck >= 0 && smarm__now() + recheck < until)
+		until = smarm__now() + recheck;
 	atomic_store(&smarm__rt.poll_until, until);
 	if (until != INT64_MAX) {
 		int64_t now = smarm__now();
@@ -867,6 +877,7 @@ static struct smarm__actor *find_work(struct smarm__carrier *c)
 		if (atomic_load_explicit(&smarm__rt.stopping, memory_order_relaxed))
 			return NULL;
 		now = smarm__now();
+		c->stats.clock = now; /* for park times */
 		if (smarm__timer_next() <= now)
 			smarm__timer_run(now);
 		if ((a = runq_get(c)) || (a = gq_get(c)) || (a = steal_any(c, false)))
@@ -914,12 +925,14 @@ static struct smarm__actor *find_work(struct smarm__carrier *c)
 				atomic_store(&smarm__rt.poller, 0);
 			continue;
 		}
+		/* The last carrier to sleep looks for a deadlock (deadlock.c). */
+		int64_t recheck = smarm__deadlock_idle(c);
 		if (poll) {
-			sleep_poller();
+			sleep_poller(recheck);
 			polled = true;
 		} else {
 			int e = errno;
-			smarm__futex_wait(&c->sleep_word, 0, -1);
+			smarm__futex_wait(&c->sleep_word, 0, recheck);
 			errno = e;
 		}
 		idle_leave(c);
@@ -1063,6 +1076,8 @@ int smarm__sched_run(void)
 
 void smarm__sched_fini(void)
 {
+	if (smarm__rt.carriers)
+		smarm__stats_fold();
 	if (smarm__rt.carriers) {
 		for (int i = 0; i < nalloc; i++)
 			free(smarm__rt.carriers[i]);

@@ -821,6 +821,20 @@ SMARM_API int smarm_sup_children(smarm_pid_t sup, smarm_pid_t *pids, size_t n);
 
 /* ---- seeing inside (dump.c, stats.c) ----------------------------------- */
 
+/* Write a dump of every green thread to fd: pid, name, state (running on
+ * carrier K, runnable, parked), what a parked one waits on (a mutex and its
+ * owner, a channel, an fd, a join target, a blocking call ...), for how
+ * long, its timer's time left, its supervisors, and a backtrace.  Plain
+ * text, or JSON when SMARM_DUMP_FORMAT=json.  Written with write(2) (never
+ * stdio), while the program runs: each thread is a snapshot of its own
+ * moment.  The same dump goes to stderr on SIGQUIT (unless SMARM_DUMP=off,
+ * or the program set its own SIGQUIT disposition before smarm_run) and
+ * after "smarm: all N threads are asleep - deadlock!", when every green
+ * thread is parked and nothing could wake one (the process then exits with
+ * status 2).  0, -EBADF, -EPERM (the runtime is not running), -ENOMEM, or
+ * the write's -errno.  Never switches. */
+SMARM_API int smarm_dump(int fd);
+
 #ifdef __cplusplus
 }
 #endif

@@ -170,6 +170,7 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	g->fn = fn;
 	g->arg = arg;
 	memcpy(g->name, ((struct gthread *)pthread_self())->name, sizeof g->name);
+	o.name = g->name; /* the actor's name too: dumps show it */
 	atomic_init(&g->refs, ds == PTHREAD_CREATE_DETACHED ? 1 : 2);
 	if (!(g->tcb = smarm__tcb_new())) {
 		free(g);
@@ -293,6 +294,7 @@ static void *main_start(void *p)
 	main_g.pid = smarm_self();
 	/* Linux names the first thread after the program (comm, 15 bytes). */
 	strncpy(main_g.name, program_invocation_short_name, sizeof main_g.name - 1);
+	smarm__pid_set_name(main_g.pid, main_g.name);
 	if (!(main_g.tcb = smarm__tcb_new())) {
 		smarm__msg("out of memory for main's TLS");
 		exit(127);
@@ -385,6 +387,8 @@ SMARM_API int pthread_setname_np(pthread_t t, const char *name)
 	if (strlen(name) > 15)
 		return ERANGE;
 	strcpy(g->name, name);
+	if (g->pid)
+		smarm__pid_set_name(g->pid, g->name); /* for dumps */
 	return 0;
 }
 
