@@ -92,7 +92,6 @@ struct smarm__rt smarm__rt = {
 	.poll_until = INT64_MAX,
 };
 
-static int nalloc; /* carriers allocated (ncarriers may shrink at start) */
 
 /* Exported for SMARM_CHECK() (smarm.h), which reads it inline. */
 SMARM_API __thread struct smarm__carrier *smarm__tls_carrier
@@ -219,8 +218,9 @@ static struct smarm__actor *gq_get(struct smarm__carrier *c)
 		smarm__unlock(&smarm__rt.gq_lock);
 		return first;
 	}
+	n = smarm__rt.ncarriers; /* 0 for a moment during a hand-off */
 	want = atomic_load_explicit(&smarm__rt.gq_len, memory_order_relaxed) /
-	       smarm__rt.ncarriers;
+	       (n > 0 ? n : 1);
 	if (want > (long)room)
 		want = room;
 	if (want < 1)
@@ -341,7 +341,9 @@ static struct smarm__actor *runq_steal(struct smarm__carrier *c,
 
 static struct smarm__actor *steal_any(struct smarm__carrier *c, bool take_runnext)
 {
-	int n = smarm__rt.ncarriers;
+	/* Every record that may hold work (handoff.c: parked and gone ones
+	 * hold none, and nslots leaves out gone ones at the top). */
+	int n = atomic_load_explicit(&smarm__rt.nslots, memory_order_acquire);
 
 	c->rand = c->rand * 1103515245u + 12345u;
 	for (int i = 0, start = (c->rand >> 16) % n; i < n; i++) {
@@ -510,6 +512,10 @@ static struct smarm__actor *pick(struct smarm__carrier *c)
 {
 	struct smarm__actor *a;
 
+	/* Released by the monitor while stuck (handoff.c): a spare has its
+	 * place, so it takes no more work; its idle loop retires it. */
+	if (unlikely(atomic_load_explicit(&c->role, memory_order_relaxed) != SMARM__ROLE_RUN))
+		return NULL;
 	if (unlikely(++c->tick % GQ_EVERY == 0)) {
 		/* Fairness: a pair handing runnext back and forth must not starve
 		 * the ring, the global queue or the timers. */
@@ -649,8 +655,18 @@ void smarm__yield(void)
 	}
 	smarm__exit_point(self); /* an actor asked to stop ends here */
 	c = self->carrier;
-	if (!(next = pick(c)))
+	if (!(next = pick(c))) {
+		if (likely(atomic_load_explicit(&c->role, memory_order_relaxed) ==
+			   SMARM__ROLE_RUN))
+			return;
+		/* c was released (handoff.c): self goes on on a carrier
+		 * that runs, and c to its idle loop, which retires it. */
+		atomic_store_explicit(&self->state, SMARM__RUNNABLE, memory_order_relaxed);
+		gq_put_list(self, self, 1);
+		smarm__wakep();
+		switch_from(c, self, NULL, false);
 		return;
+	}
 	atomic_store_explicit(&self->state, SMARM__RUNNABLE, memory_order_relaxed);
 	runq_put(c, self);
 	switch_from(c, self, next, false);
@@ -702,7 +718,8 @@ int smarm_sleep(int64_t ns)
 static void stop(void)
 {
 	atomic_store(&smarm__rt.stopping, 1);
-	for (int i = 0; i < smarm__rt.ncarriers; i++) {
+	/* Every record: parked spares (handoff.c) sleep on the same word. */
+	for (int i = 0; i < atomic_load(&smarm__rt.nrecords); i++) {
 		struct smarm__carrier *c = smarm__rt.carriers[i];
 		atomic_store(&c->sleep_word, 1);
 		smarm__futex_wake(&c->sleep_word, 1);
@@ -757,10 +774,15 @@ static bool work_anywhere(void)
 {
 	if (atomic_load(&smarm__rt.gq_len) > 0 || atomic_load(&smarm__rt.stopping))
 		return true;
-	for (int i = 0; i < smarm__rt.ncarriers; i++)
+	for (int i = 0; i < atomic_load(&smarm__rt.nslots); i++)
 		if (!runq_empty(smarm__rt.carriers[i]))
 			return true;
 	return smarm__timer_next() <= smarm__now();
+}
+
+bool smarm__work_waits(void)
+{
+	return work_anywhere();
 }
 
 static void stop_spinning(struct smarm__carrier *c)
@@ -866,6 +888,17 @@ static struct smarm__actor *find_work(struct smarm__carrier *c)
 
 		if (atomic_load_explicit(&smarm__rt.stopping, memory_order_relaxed))
 			return NULL;
+		if (unlikely(atomic_load_explicit(&c->role, memory_order_relaxed) !=
+			     SMARM__ROLE_RUN)) {
+			/* Released (handoff.c): hand the search on, then park
+			 * until needed again, or end. */
+			stop_spinning(c);
+			if (!smarm__handoff_retire(c))
+				return NULL;
+			spin_until = 0;
+			polled = false;
+			continue;
+		}
 		now = smarm__now();
 		if (smarm__timer_next() <= now)
 			smarm__timer_run(now);
@@ -975,14 +1008,53 @@ static void carrier_unbind(struct smarm__carrier *c)
 	tls_carrier = NULL;
 }
 
-static void *carrier_main(void *p)
+void smarm__carrier_body(struct smarm__carrier *c)
 {
-	struct smarm__carrier *c = p;
-
 	carrier_bind(c);
 	carrier_loop(c);
 	carrier_unbind(c);
+}
+
+static void *carrier_main(void *p)
+{
+	smarm__carrier_body(p);
 	return NULL;
+}
+
+struct smarm__carrier *smarm__carrier_new(int i)
+{
+	struct smarm__carrier *c =
+		aligned_alloc(SMARM_CACHELINE,
+			      (sizeof *c + SMARM_CACHELINE - 1) & ~(size_t)(SMARM_CACHELINE - 1));
+
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof *c);
+	c->id = i;
+	smarm__rt.carriers[i] = c;
+	if (atomic_load(&smarm__rt.nrecords) < i + 1)
+		atomic_store_explicit(&smarm__rt.nrecords, i + 1, memory_order_release);
+	return c;
+}
+
+void smarm__runq_drain(struct smarm__carrier *c)
+{
+	struct smarm__actor *a, *head = NULL, *tail = NULL;
+	long n = 0;
+
+	while ((a = runq_get(c))) {
+		a->next = NULL;
+		if (tail)
+			tail->next = a;
+		else
+			head = a;
+		tail = a;
+		n++;
+	}
+	if (n) {
+		gq_put_list(head, tail, n);
+		smarm__wakep();
+	}
 }
 
 int smarm__sched_init(const struct smarm_config *cfg)
@@ -999,21 +1071,16 @@ int smarm__sched_init(const struct smarm_config *cfg)
 	if (perr < 0)
 		return perr;
 	smarm__rt.ncarriers = n;
+	smarm__rt.want = n;
+	smarm__rt.max_carriers = smarm__handoff_init(n);
 	smarm__rt.stack_size = (ss + pg - 1) / pg * pg;
-	smarm__rt.carriers = calloc(n, sizeof *smarm__rt.carriers);
+	smarm__rt.carriers = calloc(smarm__rt.max_carriers, sizeof *smarm__rt.carriers);
 	if (!smarm__rt.carriers)
 		return -ENOMEM;
-	for (int i = 0; i < n; i++) {
-		struct smarm__carrier *c =
-			aligned_alloc(SMARM_CACHELINE,
-				      (sizeof *c + SMARM_CACHELINE - 1) & ~(size_t)(SMARM_CACHELINE - 1));
-		if (!c)
+	for (int i = 0; i < n; i++)
+		if (!smarm__carrier_new(i))
 			goto nomem;
-		memset(c, 0, sizeof *c);
-		c->id = i;
-		smarm__rt.carriers[i] = c;
-		nalloc = i + 1;
-	}
+	atomic_store(&smarm__rt.nslots, n);
 	smarm__rt.epfd = epoll_create1(EPOLL_CLOEXEC);
 	smarm__rt.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (smarm__rt.epfd < 0 || smarm__rt.wakefd < 0 ||
@@ -1050,13 +1117,15 @@ int smarm__sched_run(void)
 		/* The actors already queued run on the carriers we have. */
 		smarm__msg("could only start %d of %d carrier threads (%s)", started,
 			   smarm__rt.ncarriers, strerror(err));
+		for (int i = started; i < smarm__rt.ncarriers; i++)
+			atomic_store(&smarm__rt.carriers[i]->role, SMARM__ROLE_GONE);
 		smarm__rt.ncarriers = started;
 	}
+	smarm__handoff_start();
 	smarm__preempt_start();
 	carrier_loop(c0);
 	smarm__preempt_stop(); /* before the joins: it signals carrier threads */
-	for (int i = 1; i < started; i++)
-		pthread_join((pthread_t)smarm__rt.carriers[i]->thread, NULL);
+	smarm__handoff_join_all();
 	carrier_unbind(c0);
 	return 0;
 }
@@ -1064,12 +1133,13 @@ int smarm__sched_run(void)
 void smarm__sched_fini(void)
 {
 	if (smarm__rt.carriers) {
-		for (int i = 0; i < nalloc; i++)
+		for (int i = 0; i < atomic_load(&smarm__rt.nrecords); i++)
 			free(smarm__rt.carriers[i]);
 		free(smarm__rt.carriers);
 	}
 	smarm__rt.carriers = NULL;
-	nalloc = 0;
+	atomic_store(&smarm__rt.nrecords, 0);
+	atomic_store(&smarm__rt.nslots, 0);
 	if (smarm__rt.epfd >= 0)
 		close(smarm__rt.epfd);
 	if (smarm__rt.wakefd >= 0)
