@@ -1037,12 +1037,18 @@ struct smarm__carrier *smarm__carrier_new(int i)
 	return c;
 }
 
+/* The ring first, runnext last, and all of it at the head of the global
+ * queue: it is older than anything there (see "Where a runnable actor
+ * waits"), so the order actors became runnable in is kept. */
 void smarm__runq_drain(struct smarm__carrier *c)
 {
-	struct smarm__actor *a, *head = NULL, *tail = NULL;
+	struct smarm__actor *a, *head = NULL, *tail = NULL,
+			    *next = atomic_exchange(&c->runnext, NULL);
 	long n = 0;
 
-	while ((a = runq_get(c))) {
+	while ((a = ring_get(c)) || (a = next)) {
+		if (a == next)
+			next = NULL;
 		a->next = NULL;
 		if (tail)
 			tail->next = a;
@@ -1051,10 +1057,16 @@ void smarm__runq_drain(struct smarm__carrier *c)
 		tail = a;
 		n++;
 	}
-	if (n) {
-		gq_put_list(head, tail, n);
-		smarm__wakep();
-	}
+	if (!n)
+		return;
+	smarm__lock(&smarm__rt.gq_lock);
+	tail->next = smarm__rt.gq_head;
+	if (!smarm__rt.gq_head)
+		smarm__rt.gq_tail = tail;
+	smarm__rt.gq_head = head;
+	smarm__unlock(&smarm__rt.gq_lock);
+	atomic_fetch_add(&smarm__rt.gq_len, n); /* seq_cst: see "No lost wake-ups" */
+	smarm__wakep();
 }
 
 int smarm__sched_init(const struct smarm_config *cfg)

@@ -1,9 +1,11 @@
 /* A thread blocks in fgets() on a pipe — glibc's own read(2), which no
  * wrapper sees — before the thread that writes to the pipe has even been
  * created.  Under the preload with one carrier, only the carrier hand-off
- * lets the writer run. */
+ * lets the writer run.  An argument N ends the program with SIGALRM after
+ * N seconds (the test of the stall without the hand-off). */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -42,10 +44,12 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	pthread_t r, w;
 
+	if (argc > 1)
+		alarm(atoi(argv[1]));
 	if (pipe(fds) != 0)
 		return 1;
 	pthread_create(&r, NULL, reader, NULL);
