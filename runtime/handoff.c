@@ -22,6 +22,11 @@
  * exceeds SMARM_THREADS (rt.want); the extra threads are the released ones,
  * each still inside the one call that made it stuck.
  *
+ * Not stuck: a carrier asleep on one of the runtime's own locks (lock.c
+ * counts it in c->lock_sleeps) waits for another carrier, which a spare
+ * would only contend with; measured, under CPU contention such waits
+ * passed for stuck and each spare made the next one likelier.
+ *
  * Pure CPU hogs.  The rule does not ask why a carrier is stuck, so an actor
  * computing where preemption cannot reach gets the same treatment, after
  * two slices instead of one: it keeps its carrier (the OS time-slices it
@@ -288,7 +293,8 @@ void smarm__handoff_look(int64_t now, int64_t slice)
 			t->since = now;
 			continue;
 		}
-		if (now - t->since < slice - skew)
+		if (now - t->since < slice - skew ||
+		    atomic_load_explicit(&c->lock_sleeps, memory_order_relaxed))
 			continue;
 		/* Computing: preemption gets a slice first (it asked at the
 		 * look after the actor was seen, and signalled at the next). */

@@ -257,6 +257,9 @@ struct smarm__carrier {
 	void *idle_fake_stack;             /* ASan's fake-stack handle of the idle loop */
 	_Atomic int role;                  /* enum smarm__role (handoff.c): CAS by
 	                                    * whoever moves it; pick() reads it */
+	_Atomic int lock_sleeps;           /* lock.c: > 0 while its thread sleeps
+	                                    * on a runtime lock (handoff.c then
+	                                    * does not count it as stuck) */
 	uint32_t tick;                     /* switches, for fairness checks */
 	uint32_t rand;                     /* victim selection when stealing */
 	struct smarm__actor *stack_cache[32]; /* free default-size stacks */

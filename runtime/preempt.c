@@ -586,15 +586,23 @@ static void look(int i, int64_t now, int64_t min_run)
 }
 
 /* Every carrier that may run actors (role RUN: handoff.c) is on the idle
- * list.  Released carriers stuck in a call do not count: when one comes
- * back, whatever it readies wakes an idle carrier, which wakes us. */
+ * list, and no released carrier is computing.  A released carrier blocked
+ * in its call does not keep us awake (a thread blocked for good in fgets()
+ * would cost two wake-ups a slice for ever); when it comes back, whatever
+ * it readies wakes an idle carrier, which wakes us, and until then its
+ * actor only holds a carrier nobody else needs. */
 static bool all_asleep(void)
 {
 	int n = atomic_load(&smarm__rt.nslots);
 
 	for (int i = 0; i < n; i++) {
 		struct smarm__carrier *c = smarm__rt.carriers[i];
-		if (atomic_load(&c->role) == SMARM__ROLE_RUN && !atomic_load(&c->idle))
+		int role = atomic_load(&c->role);
+		if (role == SMARM__ROLE_RUN && !atomic_load(&c->idle))
+			return false;
+		if (role == SMARM__ROLE_RELEASED &&
+		    __atomic_load_n(&c->current, __ATOMIC_RELAXED) && i < mon.n &&
+		    thread_state(&mon.slot[i]) == 'R')
 			return false;
 	}
 	return true;

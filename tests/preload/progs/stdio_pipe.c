@@ -2,17 +2,18 @@
  * same program reads: the pipe fills, a writer blocks in glibc's write(2)
  * holding the stream's lock, the other writers block on that lock in the
  * kernel (a futex glibc waits on itself), and only the reader can clear it.
- * The reader checks that every thread's lines arrive whole and in order. */
+ * The reader checks that every thread's lines arrive whole and in order.
+ * Arguments (for the bench): writers (at most 256) and lines per writer;
+ * default 16 and 2000. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define WRITERS 16
-#define LINES 2000
+#define MAXW 256
 
-static int fds[2];
+static int fds[2], WRITERS = 16, LINES = 2000;
 static FILE *out;
 
 static void *writer(void *arg)
@@ -27,7 +28,7 @@ static void *writer(void *arg)
 static void *reader(void *arg)
 {
 	FILE *in = fdopen(fds[0], "r");
-	int next[WRITERS] = {0};
+	int next[MAXW] = {0};
 	long lines = 0, bad = 0;
 	char line[256];
 
@@ -45,12 +46,16 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	pthread_t w[WRITERS], r;
+	pthread_t w[MAXW], r;
 
-	if (pipe(fds) != 0)
-		return 1;
+	if (argc > 2) {
+		WRITERS = atoi(argv[1]);
+		LINES = atoi(argv[2]);
+	}
+	if (WRITERS < 1 || WRITERS > MAXW || LINES < 0 || pipe(fds) != 0)
+		return 2;
 	out = fdopen(fds[1], "w");
 	/* The writers first, so that the pipe is full before the reader runs. */
 	for (long i = 0; i < WRITERS; i++)
