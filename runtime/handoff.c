@@ -357,6 +357,8 @@ bool smarm__handoff_retire(struct smarm__carrier *c)
 			while (k < smarm__rt.want) {
 				if (atomic_compare_exchange_weak(&smarm__rt.ncarriers, &k, k + 1)) {
 					atomic_store(&c->role, SMARM__ROLE_RUN);
+					/* The monitor may sleep, not counting us. */
+					smarm__preempt_carrier_awake();
 					return true;
 				}
 			}

@@ -77,10 +77,16 @@
  * smarm's own functions are inside that range and turns preemption off if
  * the build lost the renaming.
  *
+ * Hand-off: the monitor also runs the carrier hand-off (handoff.c), once
+ * per wake-up; it is started when either preemption or the hand-off is on,
+ * and with SMARM_PREEMPT=off it only does the hand-off.
+ *
  * Idle: the monitor sleeps without timeout while every carrier sleeps
- * (rt.nidle == ncarriers); idle_leave() wakes it (Dekker: the monitor
- * stores mon.word = 1 then reads nidle; a carrier decrements nidle then
- * reads mon.word; all seq_cst, so one of them sees the other).
+ * (every RUN carrier is on the idle list and no released one computes);
+ * idle_leave() wakes it (Dekker: the monitor stores mon.word = 1 then reads
+ * each carrier's idle flag; a carrier's flag is cleared (by itself or its
+ * waker) before it reads mon.word; all seq_cst, so one of them sees the
+ * other).
  *
  * Who writes what: c->preempt: the monitor stores a request; the owner
  * clears it.  mon.*: the monitor, except mon.word (carriers, stop) and

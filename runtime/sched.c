@@ -54,6 +54,13 @@
  * Until the first smarm__fs_enter (so always in link mode) a switch pays a
  * one-byte test for it.
  *
+ * Hand-off (handoff.c): a carrier the monitor released while it was stuck
+ * outside the runtime has role != RUN.  pick() then returns nothing (one
+ * relaxed load per switch), a yield on it sends the actor to the global
+ * queue, and find_work() hands the carrier to smarm__handoff_retire.  The
+ * set of carriers grows: records below rt.nslots may hold work and are
+ * what stealing walks; rt.ncarriers counts those in role RUN.
+ *
  * Lock order: slot/primitive locks -> timer lock -> gq_lock -> idle_lock.
  * None is held across a context switch.
  */
