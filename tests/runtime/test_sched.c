@@ -442,8 +442,11 @@ static void probe_parallel(const char *threads, const char *carriers,
 	char env[64];
 	const char *argv[] = {"env_probe", "parallel", carriers, NULL};
 	/* Preemption off: a spinner preempted inside its window would let
-	 * the other in on the same carrier, which is not parallelism. */
-	const char *envv[] = {env, "SMARM_PREEMPT=off", NULL};
+	 * the other in on the same carrier, which is not parallelism.  Nor a
+	 * hand-off: a carrier the OS held up for two slices would get a
+	 * spare beside it (handoff.c), which is parallelism we did not ask
+	 * for here. */
+	const char *envv[] = {env, "SMARM_PREEMPT=off", "SMARM_HANDOFF=off", NULL};
 	struct prog_result *r;
 
 	snprintf(env, sizeof env, "SMARM_THREADS%s%s", threads ? "=" : "",
