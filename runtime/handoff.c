@@ -12,8 +12,10 @@
  * The rule.  At each of its looks (preempt.c: every half slice while any
  * carrier runs actors), the monitor asks of every carrier in role RUN that
  * runs an actor: has its switch counter stood still for a slice (less an
- * eighth) — two slices if its thread is computing ('R'), so that preemption
- * has its chance first — while work waits (an actor queued anywhere, a
+ * eighth) — and, if its thread is computing ('R'), has it then used half a
+ * slice more of CPU time (about 1.5 slices in all: preemption has had its
+ * chance, and a thread the OS merely keeps from a CPU does not qualify) —
+ * while work waits (an actor queued anywhere, a
  * timer due, or fds to poll that no idle carrier polls)?  If so it releases
  * that carrier (role RELEASED, no longer counted in rt.ncarriers), moves its
  * queued actors to the global queue, and puts a spare in its place: a
@@ -29,7 +31,7 @@
  *
  * Pure CPU hogs.  The rule does not ask why a carrier is stuck, so an actor
  * computing where preemption cannot reach gets the same treatment, after
- * two slices instead of one: it keeps its carrier (the OS time-slices it
+ * about 1.5 slices of running: it keeps its carrier (the OS time-slices it
  * against the others, as it would a native thread) and the rest of the
  * program goes on.  A hog in the program's own code in signal mode is
  * preempted long before, and never handed off.  SMARM_HANDOFF=off turns
@@ -108,6 +110,8 @@ static sigset_t carrier_mask;         /* [start] what spare threads run with */
 struct track {
 	uint64_t seen;   /* c->switches at the last look */
 	int64_t since;   /* when it was first seen at that count */
+	int64_t cpu;     /* its thread's CPU time when first seen computing
+	                  * for a slice at that count; -1: not yet */
 };
 static struct track *trk;             /* [start] max_carriers entries */
 
@@ -291,15 +295,32 @@ void smarm__handoff_look(int64_t now, int64_t slice)
 		if (!cur || atomic_load(&c->role) != SMARM__ROLE_RUN || s != t->seen) {
 			t->seen = s;
 			t->since = now;
+			t->cpu = -1;
 			continue;
 		}
 		if (now - t->since < slice - skew ||
 		    atomic_load_explicit(&c->lock_sleeps, memory_order_relaxed))
 			continue;
-		/* Computing: preemption gets a slice first (it asked at the
-		 * look after the actor was seen, and signalled at the next). */
-		if (now - t->since < 2 * slice - skew && smarm__monitor_thread_state(i) == 'R')
-			continue;
+		/* Computing: preemption gets its chance first (it asked at the
+		 * look after the actor was seen, and signalled at the next), and
+		 * the thread must really be getting a CPU: one that the OS keeps
+		 * waiting for a CPU is not helped by another thread (measured:
+		 * under CPU contention, such "stuck" carriers were handed off
+		 * one after another, each spare taking CPU from the next).  So:
+		 * half a slice of CPU time more, since the look that first saw
+		 * it at a slice, still without a switch. */
+		if (smarm__monitor_thread_state(i) == 'R') {
+			int64_t cpu = smarm__monitor_thread_cpu(i);
+			if (cpu < 0) {
+				if (now - t->since < 2 * slice - skew)
+					continue; /* no CPU clock: wall time only */
+			} else if (t->cpu < 0) {
+				t->cpu = cpu;
+				continue;
+			} else if (cpu - t->cpu < slice / 2) {
+				continue;
+			}
+		}
 		if (work < 0)
 			work = work_waits();
 		if (!work)

@@ -468,6 +468,8 @@ void smarm__preempt_stats(struct smarm__preempt_stats *st);
  * scheduler state letter of that thread ('R', 'S', 'D' ...; 0 unknown). */
 void smarm__monitor_bind(int i, unsigned long thread);
 char smarm__monitor_thread_state(int i);
+/* That thread's CPU time, ns; -1 if unknown. */
+int64_t smarm__monitor_thread_cpu(int i);
 
 /* ---- fault.c: faults in actors become their panics, on a per-carrier
  * altstack (see fault.c's header for what is and is not caught). */

@@ -717,6 +717,11 @@ char smarm__monitor_thread_state(int i)
 	return i < mon.n ? thread_state(&mon.slot[i]) : 0;
 }
 
+int64_t smarm__monitor_thread_cpu(int i)
+{
+	return i < mon.n ? thread_cpu(&mon.slot[i]) : -1;
+}
+
 void smarm__preempt_start(void)
 {
 	pthread_attr_t attr;
