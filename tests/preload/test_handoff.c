@@ -12,6 +12,9 @@ TestSuite(handoff, .timeout = 120);
 Test(handoff, fgets_on_a_pipe)           { same_as_native("fgets_pipe", false); }
 /* Waits and wakes through raw futex(2), as Rust's std does. */
 Test(handoff, raw_futex_wait_and_wake)   { same_as_native("futex_raw", false); }
+/* A printf waiting (in glibc, in the kernel) for stdout's lock, which a
+ * parked thread holds across a sleep. */
+Test(handoff, printf_behind_a_sleeping_lock_holder) { same_as_native("flockfile_sleep", false); }
 /* Sixteen writers on one stream to a pipe that a seventeenth thread reads. */
 Test(handoff, stdio_heavy_pipe)          { same_as_native("stdio_pipe", false); }
 
