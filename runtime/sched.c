@@ -99,7 +99,6 @@ struct smarm__rt smarm__rt = {
 	.poll_until = INT64_MAX,
 };
 
-
 /* Exported for SMARM_CHECK() (smarm.h), which reads it inline. */
 SMARM_API __thread struct smarm__carrier *smarm__tls_carrier
 	__attribute__((tls_model("initial-exec")));
