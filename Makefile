@@ -178,6 +178,15 @@ test: $(TRT_BIN) $(TPROGS) $(TEST_PRELOAD)
 	timeout 900 $(TRT_BIN) -j2 --timeout 120
 	$(if $(TEST_PRELOAD),timeout 600 $(TPRE_BIN) -j2 --timeout 120)
 
+# bench_handoff runs drop-in programs natively and under the preload.
+ifeq ($(SAN),)
+$(BUILD)/bench/bench_handoff: $(PRE_SO) $(PPROGS)
+$(BUILD)/bench/bench_handoff: APPCFLAGS += -DSMARM_PRELOAD_LIB='"$(abspath $(PRE_SO))"' \
+	-DSMARM_PRELOAD_PROGS='"$(abspath $(BUILD))/tests/pprogs"'
+else
+BENCHES := $(filter-out $(BUILD)/bench/bench_handoff,$(BENCHES))
+endif
+
 bench: $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
 

@@ -13,9 +13,11 @@
  *   - no pool thread runs a job (its completion wakes its actor);
  *   - no green thread waits for something the runtime cannot see
  *     (smarm__outside_waiters: sigwait, pause ... in the signal shim);
- *   - no OS thread exists but the runtime's own: carriers (known by tid),
+ *   - no OS thread exists but the runtime's own: carriers, spares
+ *     included (known by tid: a name would be inherited by the threads a
+ *     program creates from an actor),
  *     the dump thread (by tid) and the threads the runtime names "smarm-*"
- *     (the pool's smarm-io, the monitor, spare carriers).  Any other thread
+ *     (the pool's smarm-io, the monitor).  Any other thread
  *     — a plain pthread of a link-mode program, a library's helper — may
  *     send, unlock or spawn at any moment, so with one alive the answer is
  *     "not now", and the check is repeated (below);
@@ -124,16 +126,15 @@ static bool nothing_pending(void)
 
 static bool is_runtime_tid(int tid)
 {
+	int n = atomic_load_explicit(&smarm__rt.nrecords, memory_order_acquire);
+
 	if (tid == main_tid || tid == smarm__dump_tid())
 		return true;
-	for (int i = 1; i < smarm__rt.ncarriers; i++) {
-		clockid_t clk;
-		/* A thread's CPU clock id encodes its tid (~tid << 3 | flags),
-		 * as preempt.c also relies on. */
-		if (pthread_getcpuclockid((pthread_t)smarm__rt.carriers[i]->thread, &clk) == 0 &&
-		    (int)~(clk >> 3) == tid)
+	/* Every carrier record, spares included (handoff.c): records never
+	 * move nor go away while the runtime runs. */
+	for (int i = 0; i < n; i++)
+		if (atomic_load_explicit(&smarm__rt.carriers[i]->tid, memory_order_relaxed) == tid)
 			return true;
-	}
 	return false;
 }
 

@@ -246,6 +246,16 @@ struct smarm__cstats {
  * stealers take from the head with a CAS (Go's runq).  Full rings spill half
  * to the global queue. */
 #define SMARM__RUNQ 256
+/* What a carrier record is doing (carrier hand-off: handoff.c's header has
+ * the transitions).  Zero, so records made at start-up begin as RUN. */
+enum smarm__role {
+	SMARM__ROLE_RUN = 0,  /* may run actors; counted in rt.ncarriers */
+	SMARM__ROLE_RELEASED, /* stuck while it ran an actor: the monitor gave
+	                       * its place to a spare; it takes no more work
+	                       * and retires at its actor's next switch */
+	SMARM__ROLE_PARKED,   /* a thread kept for reuse, off the idle list */
+	SMARM__ROLE_GONE,     /* no thread: exited (or never started) */
+};
 struct smarm__carrier {
 	/* Preemption (preempt.c).  First on purpose: SMARM_CHECK() in smarm.h
 	 * reads it at offset 0 through smarm__tls_carrier.  0: nothing asked.
@@ -262,6 +272,11 @@ struct smarm__carrier {
 	void *idle_stack_lo;               /* for ASan's fiber hooks */
 	size_t idle_stack_size;
 	void *idle_fake_stack;             /* ASan's fake-stack handle of the idle loop */
+	_Atomic int role;                  /* enum smarm__role (handoff.c): CAS by
+	                                    * whoever moves it; pick() reads it */
+	_Atomic int lock_sleeps;           /* lock.c: > 0 while its thread sleeps
+	                                    * on a runtime lock (handoff.c then
+	                                    * does not count it as stuck) */
 	uint32_t tick;                     /* switches, for fairness checks */
 	uint32_t rand;                     /* victim selection when stealing */
 	struct smarm__actor *stack_cache[32]; /* free default-size stacks */
@@ -271,6 +286,8 @@ struct smarm__carrier {
 	void *altstack;                    /* fault.c: sigaltstack memory */
 	size_t altstack_size;
 	unsigned long thread;              /* pthread_t; 0 for carrier 0 */
+	_Atomic int tid;                   /* its OS thread's id while bound, else 0
+	                                    * (deadlock.c tells runtime threads by it) */
 	bool spinning;                     /* counted in rt.nspinning */
 	bool is_poller;                    /* [idle_lock] sleeping in epoll */
 	void *fsbase;                      /* the carrier thread's own FS base
@@ -290,7 +307,7 @@ struct smarm__carrier {
 _Static_assert(offsetof(struct smarm__carrier, preempt) == 0, "carrier preempt");
 
 struct smarm__rt {
-	int ncarriers;
+	_Atomic int ncarriers;             /* carriers in role RUN (handoff.c) */
 	size_t stack_size;                 /* default usable stack */
 	struct smarm__carrier **carriers;
 	_Atomic int running;               /* between sched_init and sched_fini */
@@ -313,6 +330,15 @@ struct smarm__rt {
 	/* The root actor of smarm_run. */
 	smarm_pid_t root;
 	void *root_result;
+	/* Carrier hand-off (handoff.c).  carriers[] has room for max_carriers
+	 * records; a record, once made, stays until sched_fini, so a reader
+	 * may look at any record below nrecords at any time. */
+	int want;                          /* SMARM_THREADS: carriers that run actors */
+	int max_carriers;                  /* SMARM_MAX_CARRIERS: records, at most */
+	_Atomic int nrecords;              /* records made (release-published) */
+	_Atomic int nslots;                /* records to look at when stealing: every
+	                                    * record with a thread is below it
+	                                    * (written by sched_init and the monitor) */
 };
 extern struct smarm__rt smarm__rt;
 
@@ -374,6 +400,51 @@ int smarm__sched_run(void);
 void smarm__sched_fini(void);
 /* io.c hooks: events from the epoll set owned by sched.c. */
 void smarm__io_ready(void *ptr, uint32_t events);
+/* For handoff.c.  A new zeroed record at carriers[i] (role RUN), published
+ * in nrecords; NULL if out of memory.  Never switches. */
+struct smarm__carrier *smarm__carrier_new(int i);
+/* A carrier thread's whole life on record c: bind, the loop, unbind. */
+void smarm__carrier_body(struct smarm__carrier *c);
+/* Move c's runnext and ring to the global queue and wake a carrier for
+ * them.  Safe from any thread (it takes as a thief does).  Never switches. */
+void smarm__runq_drain(struct smarm__carrier *c);
+/* Runnable actors queued anywhere, or a timer due?  Never switches. */
+bool smarm__work_waits(void);
+
+/* ---- handoff.c: spare carriers for carriers stuck outside the runtime
+ * (DESIGN D3b).  See handoff.c's header. */
+/* Read SMARM_HANDOFF and SMARM_MAX_CARRIERS for a run of `want` carriers;
+ * returns the record cap.  sched_init calls it. */
+int smarm__handoff_init(int want);
+bool smarm__handoff_enabled(void);
+/* sched_run, on carrier 0 once carriers 1..want-1 exist, before the
+ * monitor starts; and at the end, after the monitor has stopped: wake and
+ * join every carrier thread but the caller's. */
+void smarm__handoff_start(void);
+void smarm__handoff_join_all(void);
+/* The monitor's look (preempt.c), once per wake-up.  Never switches. */
+void smarm__handoff_look(int64_t now, int64_t slice);
+/* find_work: c's role is not RUN.  Park until c runs again (true) or its
+ * thread is to end (false: it retired for good, or the runtime stops). */
+bool smarm__handoff_retire(struct smarm__carrier *c);
+/* Counters, for SMARM_STATS (relaxed snapshots). */
+struct smarm__handoff_stats {
+	uint64_t handoffs;       /* carriers released by the monitor */
+	uint64_t spares_started; /* carrier threads started after start-up */
+	uint64_t spares_reused;  /* parked carriers put back to work */
+	uint64_t spares_exited;  /* carrier threads ended after an idle period */
+	uint64_t at_cap;         /* hand-offs refused: SMARM_MAX_CARRIERS reached */
+	int threads;             /* carrier threads alive now */
+	int peak;                /* most carrier threads alive at once */
+	int running;             /* carriers in role RUN now */
+	int released;            /* released carriers not yet back */
+	int parked;              /* parked carriers */
+};
+void smarm__handoff_stats(struct smarm__handoff_stats *st);
+/* Tests shorten these: how long a parked spare waits before it ends, and
+ * how many parked carriers are kept without that limit. */
+extern int64_t smarm__handoff_idle_ns;
+extern int smarm__handoff_keep;
 
 /* ---- preempt.c: time slices, safe points, the monitor, SIGURG ----
  * The monitor thread asks an actor that has run for a slice to yield by
@@ -412,6 +483,13 @@ struct smarm__preempt_stats {
 	uint64_t monitor_cpu_ns; /* CPU time of monitor threads that have ended */
 };
 void smarm__preempt_stats(struct smarm__preempt_stats *st);
+/* The monitor's view of carrier threads, for handoff.c (monitor thread
+ * only): start watching the thread now running record i, and the
+ * scheduler state letter of that thread ('R', 'S', 'D' ...; 0 unknown). */
+void smarm__monitor_bind(int i, unsigned long thread);
+char smarm__monitor_thread_state(int i);
+/* That thread's CPU time, ns; -1 if unknown. */
+int64_t smarm__monitor_thread_cpu(int i);
 
 /* ---- fault.c: faults in actors become their panics, on a per-carrier
  * altstack (see fault.c's header for what is and is not caught). */
@@ -735,8 +813,5 @@ int smarm__io_fd_of(const void *obj);
 /* deadlock.c: note the thread that runs carrier 0 (run.c, via
  * smarm__inside_init, on that thread). */
 void smarm__deadlock_init(void);
-/* stats.c: the carrier hand-off counters, defined by the hand-off code if
- * it is linked in (weak: NULL otherwise).  Never switches. */
-__attribute__((weak)) void smarm__handoff_stats(uint64_t *handoffs, uint64_t *spares);
 
 #endif

@@ -46,12 +46,20 @@ void smarm__lock_slow(smarm__lock_t *l)
 		__builtin_ia32_pause();
 	}
 	/* From here on we may sleep, so the word must say so (2): whoever
-	 * unlocks then knows to wake us. */
+	 * unlocks then knows to wake us.  A carrier asleep here waits for
+	 * another carrier's few instructions, not for the outside world:
+	 * handoff.c must not take it for stuck (a spare would only add a
+	 * thread contending for the same lock). */
+	struct smarm__carrier *c = smarm__tls_carrier;
+	if (c)
+		atomic_fetch_add_explicit(&c->lock_sleeps, 1, memory_order_relaxed);
 	while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire) != 0) {
 		int e = errno;
 		smarm__futex_wait(&l->v, 2, -1);
 		errno = e;
 	}
+	if (c)
+		atomic_fetch_sub_explicit(&c->lock_sleeps, 1, memory_order_relaxed);
 }
 
 void smarm__unlock_slow(smarm__lock_t *l)

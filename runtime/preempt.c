@@ -77,10 +77,16 @@
  * smarm's own functions are inside that range and turns preemption off if
  * the build lost the renaming.
  *
+ * Hand-off: the monitor also runs the carrier hand-off (handoff.c), once
+ * per wake-up; it is started when either preemption or the hand-off is on,
+ * and with SMARM_PREEMPT=off it only does the hand-off.
+ *
  * Idle: the monitor sleeps without timeout while every carrier sleeps
- * (rt.nidle == ncarriers); idle_leave() wakes it (Dekker: the monitor
- * stores mon.word = 1 then reads nidle; a carrier decrements nidle then
- * reads mon.word; all seq_cst, so one of them sees the other).
+ * (every RUN carrier is on the idle list and no released one computes);
+ * idle_leave() wakes it (Dekker: the monitor stores mon.word = 1 then reads
+ * each carrier's idle flag; a carrier's flag is cleared (by itself or its
+ * waker) before it reads mon.word; all seq_cst, so one of them sees the
+ * other).
  *
  * Who writes what: c->preempt: the monitor stores a request; the owner
  * clears it.  mon.*: the monitor, except mon.word (carriers, stop) and
@@ -274,7 +280,7 @@ static void forked_child(void)
 {
 	/* Only the forking thread lives on, and no monitor: drop requests
 	 * so the child's allocations never try to switch. */
-	for (int i = 0; smarm__rt.carriers && i < smarm__rt.ncarriers; i++)
+	for (int i = 0; smarm__rt.carriers && i < atomic_load(&smarm__rt.nrecords); i++)
 		if (smarm__rt.carriers[i])
 			atomic_store(&smarm__rt.carriers[i]->preempt, 0);
 	mon.running = false;
@@ -585,9 +591,27 @@ static void look(int i, int64_t now, int64_t min_run)
 		signal_carrier(m, now);
 }
 
+/* Every carrier that may run actors (role RUN: handoff.c) is on the idle
+ * list, and no released carrier is computing.  A released carrier blocked
+ * in its call does not keep us awake (a thread blocked for good in fgets()
+ * would cost two wake-ups a slice for ever); when it comes back, whatever
+ * it readies wakes an idle carrier, which wakes us, and until then its
+ * actor only holds a carrier nobody else needs. */
 static bool all_asleep(void)
 {
-	return atomic_load(&smarm__rt.nidle) >= smarm__rt.ncarriers;
+	int n = atomic_load(&smarm__rt.nslots);
+
+	for (int i = 0; i < n; i++) {
+		struct smarm__carrier *c = smarm__rt.carriers[i];
+		int role = atomic_load(&c->role);
+		if (role == SMARM__ROLE_RUN && !atomic_load(&c->idle))
+			return false;
+		if (role == SMARM__ROLE_RELEASED &&
+		    __atomic_load_n(&c->current, __ATOMIC_RELAXED) && i < mon.n &&
+		    thread_state(&mon.slot[i]) == 'R')
+			return false;
+	}
+	return true;
 }
 
 /* The monitor: one look at every carrier each half slice, so wake-ups do
@@ -605,7 +629,8 @@ static void *monitor_main(void *arg)
 	(void)arg;
 	while (!atomic_load(&mon.stop)) {
 		int64_t now = smarm__now(), next = half, tnext = INT64_MAX;
-		int n = mon.n < smarm__rt.ncarriers ? mon.n : smarm__rt.ncarriers;
+		int ns = atomic_load(&smarm__rt.nslots);
+		int n = mon.n < ns ? mon.n : ns;
 		int victim = -1;
 
 		atomic_fetch_add_explicit(&stats.looks, 1, memory_order_relaxed);
@@ -613,7 +638,8 @@ static void *monitor_main(void *arg)
 		bool all_busy = atomic_load(&smarm__rt.nidle) == 0 &&
 				atomic_load(&smarm__rt.nspinning) == 0;
 
-		if (all_busy && (tnext = smarm__timer_next()) <= now) {
+		if (mode != SMARM_PREEMPT_OFF && all_busy &&
+		    (tnext = smarm__timer_next()) <= now) {
 			/* A timer is due and no carrier sleeps: the actor that
 			 * has run longest yields now. */
 			for (int i = 0; i < n; i++) {
@@ -624,8 +650,10 @@ static void *monitor_main(void *arg)
 					victim = i;
 			}
 		}
-		for (int i = 0; i < n; i++)
+		for (int i = 0; mode != SMARM_PREEMPT_OFF && i < n; i++)
 			look(i, now, i == victim ? 0 : half - half / 8);
+		if (smarm__handoff_enabled())
+			smarm__handoff_look(now, slice);
 		if (all_asleep()) {
 			uint32_t one = 1;
 			atomic_store(&mon.word, 1);
@@ -634,7 +662,7 @@ static void *monitor_main(void *arg)
 			atomic_compare_exchange_strong(&mon.word, &one, 0);
 			continue;
 		}
-		if (all_busy && tnext != INT64_MAX) {
+		if (mode != SMARM_PREEMPT_OFF && all_busy && tnext != INT64_MAX) {
 			int64_t d = tnext - now;
 			next = d < floor ? floor : d < next ? d : next;
 		}
@@ -659,33 +687,59 @@ void smarm__preempt_carrier_awake(void)
 	}
 }
 
+/* Watch the thread now running record i (its old thread, if any, has
+ * been joined).  Monitor thread, or before it starts. */
+void smarm__monitor_bind(int i, unsigned long thread)
+{
+	struct mon_slot *m = &mon.slot[i];
+
+	if (m->statfd >= 0)
+		close(m->statfd);
+	memset(m, 0, sizeof *m);
+	m->thread = (pthread_t)thread;
+	m->has_clock = pthread_getcpuclockid(m->thread, &m->clock) == 0;
+	m->cpu = -1;
+	m->statfd = -1;
+	if (m->has_clock) {
+		/* A thread's CPU clock id is ~tid << 3 | flags (Linux's
+		 * CPUCLOCK_PID encoding): that gives us its tid. */
+		char path[64];
+		snprintf(path, sizeof path, "/proc/self/task/%d/stat",
+			 (int)~(m->clock >> 3));
+		m->statfd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (mon.n < i + 1)
+		mon.n = i + 1;
+}
+
+char smarm__monitor_thread_state(int i)
+{
+	return i < mon.n ? thread_state(&mon.slot[i]) : 0;
+}
+
+int64_t smarm__monitor_thread_cpu(int i)
+{
+	return i < mon.n ? thread_cpu(&mon.slot[i]) : -1;
+}
+
 void smarm__preempt_start(void)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
 	int n = smarm__rt.ncarriers, err;
 
-	if (mode == SMARM_PREEMPT_OFF || mon.running)
+	/* The monitor also runs the carrier hand-off (handoff.c). */
+	if ((mode == SMARM_PREEMPT_OFF && !smarm__handoff_enabled()) || mon.running)
 		return;
-	if (!(mon.slot = calloc(n, sizeof *mon.slot)))
+	/* A slot for every record there may ever be (spares included). */
+	if (!(mon.slot = calloc(smarm__rt.max_carriers, sizeof *mon.slot)))
 		goto fail;
-	for (int i = 0; i < n; i++) {
-		struct mon_slot *m = &mon.slot[i];
-		m->thread = i == 0 ? pthread_self()
-				   : (pthread_t)smarm__rt.carriers[i]->thread;
-		m->has_clock = pthread_getcpuclockid(m->thread, &m->clock) == 0;
-		m->cpu = -1;
-		m->statfd = -1;
-		if (m->has_clock) {
-			/* A thread's CPU clock id is ~tid << 3 | flags (Linux's
-			 * CPUCLOCK_PID encoding): that gives us its tid. */
-			char path[64];
-			snprintf(path, sizeof path, "/proc/self/task/%d/stat",
-				 (int)~(m->clock >> 3));
-			m->statfd = open(path, O_RDONLY | O_CLOEXEC);
-		}
-	}
-	mon.n = n;
+	for (int i = 0; i < smarm__rt.max_carriers; i++)
+		mon.slot[i].statfd = -1;
+	mon.n = 0;
+	for (int i = 0; i < n; i++)
+		smarm__monitor_bind(i, i == 0 ? (unsigned long)pthread_self()
+					      : smarm__rt.carriers[i]->thread);
 	atomic_store(&mon.stop, 0);
 	atomic_store(&mon.word, 0);
 	self_pid = getpid();
@@ -700,7 +754,7 @@ void smarm__preempt_start(void)
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < mon.n; i++)
 			if (mon.slot[i].statfd >= 0)
 				close(mon.slot[i].statfd);
 		free(mon.slot);
@@ -729,6 +783,6 @@ void smarm__preempt_stop(void)
 	free(mon.slot);
 	mon.slot = NULL;
 	mon.n = 0;
-	for (int i = 0; i < smarm__rt.ncarriers; i++)
+	for (int i = 0; i < atomic_load(&smarm__rt.nrecords); i++)
 		atomic_store(&smarm__rt.carriers[i]->preempt, 0);
 }

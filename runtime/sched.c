@@ -54,6 +54,13 @@
  * Until the first smarm__fs_enter (so always in link mode) a switch pays a
  * one-byte test for it.
  *
+ * Hand-off (handoff.c): a carrier the monitor released while it was stuck
+ * outside the runtime has role != RUN.  pick() then returns nothing (one
+ * relaxed load per switch), a yield on it sends the actor to the global
+ * queue, and find_work() hands the carrier to smarm__handoff_retire.  The
+ * set of carriers grows: records below rt.nslots may hold work and are
+ * what stealing walks; rt.ncarriers counts those in role RUN.
+ *
  * Lock order: slot/primitive locks -> timer lock -> gq_lock -> idle_lock.
  * None is held across a context switch.
  */
@@ -91,8 +98,6 @@ struct smarm__rt smarm__rt = {
 	.wakefd = -1,
 	.poll_until = INT64_MAX,
 };
-
-static int nalloc; /* carriers allocated (ncarriers may shrink at start) */
 
 /* Exported for SMARM_CHECK() (smarm.h), which reads it inline. */
 SMARM_API __thread struct smarm__carrier *smarm__tls_carrier
@@ -219,8 +224,9 @@ static struct smarm__actor *gq_get(struct smarm__carrier *c)
 		smarm__unlock(&smarm__rt.gq_lock);
 		return first;
 	}
+	n = smarm__rt.ncarriers; /* 0 for a moment during a hand-off */
 	want = atomic_load_explicit(&smarm__rt.gq_len, memory_order_relaxed) /
-	       smarm__rt.ncarriers;
+	       (n > 0 ? n : 1);
 	if (want > (long)room)
 		want = room;
 	if (want < 1)
@@ -341,7 +347,9 @@ static struct smarm__actor *runq_steal(struct smarm__carrier *c,
 
 static struct smarm__actor *steal_any(struct smarm__carrier *c, bool take_runnext)
 {
-	int n = smarm__rt.ncarriers;
+	/* Every record that may hold work (handoff.c: parked and gone ones
+	 * hold none, and nslots leaves out gone ones at the top). */
+	int n = atomic_load_explicit(&smarm__rt.nslots, memory_order_acquire);
 
 	c->rand = c->rand * 1103515245u + 12345u;
 	for (int i = 0, start = (c->rand >> 16) % n; i < n; i++) {
@@ -510,6 +518,10 @@ static struct smarm__actor *pick(struct smarm__carrier *c)
 {
 	struct smarm__actor *a;
 
+	/* Released by the monitor while stuck (handoff.c): a spare has its
+	 * place, so it takes no more work; its idle loop retires it. */
+	if (unlikely(atomic_load_explicit(&c->role, memory_order_relaxed) != SMARM__ROLE_RUN))
+		return NULL;
 	if (unlikely(++c->tick % GQ_EVERY == 0)) {
 		/* Fairness: a pair handing runnext back and forth must not starve
 		 * the ring, the global queue or the timers. */
@@ -652,8 +664,18 @@ void smarm__yield(void)
 	}
 	smarm__exit_point(self); /* an actor asked to stop ends here */
 	c = self->carrier;
-	if (!(next = pick(c)))
+	if (!(next = pick(c))) {
+		if (likely(atomic_load_explicit(&c->role, memory_order_relaxed) ==
+			   SMARM__ROLE_RUN))
+			return;
+		/* c was released (handoff.c): self goes on on a carrier
+		 * that runs, and c to its idle loop, which retires it. */
+		atomic_store_explicit(&self->state, SMARM__RUNNABLE, memory_order_relaxed);
+		gq_put_list(self, self, 1);
+		smarm__wakep();
+		switch_from(c, self, NULL, false);
 		return;
+	}
 	atomic_store_explicit(&self->state, SMARM__RUNNABLE, memory_order_relaxed);
 	runq_put(c, self);
 	switch_from(c, self, next, false);
@@ -706,7 +728,8 @@ int smarm_sleep(int64_t ns)
 static void stop(void)
 {
 	atomic_store(&smarm__rt.stopping, 1);
-	for (int i = 0; i < smarm__rt.ncarriers; i++) {
+	/* Every record: parked spares (handoff.c) sleep on the same word. */
+	for (int i = 0; i < atomic_load(&smarm__rt.nrecords); i++) {
 		struct smarm__carrier *c = smarm__rt.carriers[i];
 		atomic_store(&c->sleep_word, 1);
 		smarm__futex_wake(&c->sleep_word, 1);
@@ -763,10 +786,15 @@ static bool work_anywhere(void)
 {
 	if (atomic_load(&smarm__rt.gq_len) > 0 || atomic_load(&smarm__rt.stopping))
 		return true;
-	for (int i = 0; i < smarm__rt.ncarriers; i++)
+	for (int i = 0; i < atomic_load(&smarm__rt.nslots); i++)
 		if (!runq_empty(smarm__rt.carriers[i]))
 			return true;
 	return smarm__timer_next() <= smarm__now();
+}
+
+bool smarm__work_waits(void)
+{
+	return work_anywhere();
 }
 
 static void stop_spinning(struct smarm__carrier *c)
@@ -876,6 +904,17 @@ static struct smarm__actor *find_work(struct smarm__carrier *c)
 
 		if (atomic_load_explicit(&smarm__rt.stopping, memory_order_relaxed))
 			return NULL;
+		if (unlikely(atomic_load_explicit(&c->role, memory_order_relaxed) !=
+			     SMARM__ROLE_RUN)) {
+			/* Released (handoff.c): hand the search on, then park
+			 * until needed again, or end. */
+			stop_spinning(c);
+			if (!smarm__handoff_retire(c))
+				return NULL;
+			spin_until = 0;
+			polled = false;
+			continue;
+		}
 		now = smarm__now();
 		c->stats.clock = now; /* for park times */
 		if (smarm__timer_next() <= now)
@@ -970,6 +1009,7 @@ static void carrier_bind(struct smarm__carrier *c)
 	pthread_attr_t attr;
 
 	tls_carrier = c;
+	atomic_store_explicit(&c->tid, (int)syscall(SYS_gettid), memory_order_relaxed);
 	__asm__("mov %%fs:0, %0" : "=r"(c->fsbase)); /* the TCB's self pointer */
 	carrier_off = (char *)&tls_carrier - (char *)c->fsbase;
 	have_wrfsbase = (getauxval(AT_HWCAP2) & 2) != 0; /* HWCAP2_FSGSBASE */
@@ -985,17 +1025,69 @@ static void carrier_unbind(struct smarm__carrier *c)
 {
 	smarm__fault_fini_thread(c);
 	smarm__stack_drain(c);
+	atomic_store_explicit(&c->tid, 0, memory_order_relaxed);
 	tls_carrier = NULL;
+}
+
+void smarm__carrier_body(struct smarm__carrier *c)
+{
+	carrier_bind(c);
+	carrier_loop(c);
+	carrier_unbind(c);
 }
 
 static void *carrier_main(void *p)
 {
-	struct smarm__carrier *c = p;
-
-	carrier_bind(c);
-	carrier_loop(c);
-	carrier_unbind(c);
+	smarm__carrier_body(p);
 	return NULL;
+}
+
+struct smarm__carrier *smarm__carrier_new(int i)
+{
+	struct smarm__carrier *c =
+		aligned_alloc(SMARM_CACHELINE,
+			      (sizeof *c + SMARM_CACHELINE - 1) & ~(size_t)(SMARM_CACHELINE - 1));
+
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof *c);
+	c->id = i;
+	smarm__rt.carriers[i] = c;
+	if (atomic_load(&smarm__rt.nrecords) < i + 1)
+		atomic_store_explicit(&smarm__rt.nrecords, i + 1, memory_order_release);
+	return c;
+}
+
+/* The ring first, runnext last, and all of it at the head of the global
+ * queue: it is older than anything there (see "Where a runnable actor
+ * waits"), so the order actors became runnable in is kept. */
+void smarm__runq_drain(struct smarm__carrier *c)
+{
+	struct smarm__actor *a, *head = NULL, *tail = NULL,
+			    *next = atomic_exchange(&c->runnext, NULL);
+	long n = 0;
+
+	while ((a = ring_get(c)) || (a = next)) {
+		if (a == next)
+			next = NULL;
+		a->next = NULL;
+		if (tail)
+			tail->next = a;
+		else
+			head = a;
+		tail = a;
+		n++;
+	}
+	if (!n)
+		return;
+	smarm__lock(&smarm__rt.gq_lock);
+	tail->next = smarm__rt.gq_head;
+	if (!smarm__rt.gq_head)
+		smarm__rt.gq_tail = tail;
+	smarm__rt.gq_head = head;
+	smarm__unlock(&smarm__rt.gq_lock);
+	atomic_fetch_add(&smarm__rt.gq_len, n); /* seq_cst: see "No lost wake-ups" */
+	smarm__wakep();
 }
 
 int smarm__sched_init(const struct smarm_config *cfg)
@@ -1012,21 +1104,16 @@ int smarm__sched_init(const struct smarm_config *cfg)
 	if (perr < 0)
 		return perr;
 	smarm__rt.ncarriers = n;
+	smarm__rt.want = n;
+	smarm__rt.max_carriers = smarm__handoff_init(n);
 	smarm__rt.stack_size = (ss + pg - 1) / pg * pg;
-	smarm__rt.carriers = calloc(n, sizeof *smarm__rt.carriers);
+	smarm__rt.carriers = calloc(smarm__rt.max_carriers, sizeof *smarm__rt.carriers);
 	if (!smarm__rt.carriers)
 		return -ENOMEM;
-	for (int i = 0; i < n; i++) {
-		struct smarm__carrier *c =
-			aligned_alloc(SMARM_CACHELINE,
-				      (sizeof *c + SMARM_CACHELINE - 1) & ~(size_t)(SMARM_CACHELINE - 1));
-		if (!c)
+	for (int i = 0; i < n; i++)
+		if (!smarm__carrier_new(i))
 			goto nomem;
-		memset(c, 0, sizeof *c);
-		c->id = i;
-		smarm__rt.carriers[i] = c;
-		nalloc = i + 1;
-	}
+	atomic_store(&smarm__rt.nslots, n);
 	smarm__rt.epfd = epoll_create1(EPOLL_CLOEXEC);
 	smarm__rt.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (smarm__rt.epfd < 0 || smarm__rt.wakefd < 0 ||
@@ -1063,13 +1150,15 @@ int smarm__sched_run(void)
 		/* The actors already queued run on the carriers we have. */
 		smarm__msg("could only start %d of %d carrier threads (%s)", started,
 			   smarm__rt.ncarriers, strerror(err));
+		for (int i = started; i < smarm__rt.ncarriers; i++)
+			atomic_store(&smarm__rt.carriers[i]->role, SMARM__ROLE_GONE);
 		smarm__rt.ncarriers = started;
 	}
+	smarm__handoff_start();
 	smarm__preempt_start();
 	carrier_loop(c0);
 	smarm__preempt_stop(); /* before the joins: it signals carrier threads */
-	for (int i = 1; i < started; i++)
-		pthread_join((pthread_t)smarm__rt.carriers[i]->thread, NULL);
+	smarm__handoff_join_all();
 	carrier_unbind(c0);
 	return 0;
 }
@@ -1079,12 +1168,13 @@ void smarm__sched_fini(void)
 	if (smarm__rt.carriers)
 		smarm__stats_fold();
 	if (smarm__rt.carriers) {
-		for (int i = 0; i < nalloc; i++)
+		for (int i = 0; i < atomic_load(&smarm__rt.nrecords); i++)
 			free(smarm__rt.carriers[i]);
 		free(smarm__rt.carriers);
 	}
 	smarm__rt.carriers = NULL;
-	nalloc = 0;
+	atomic_store(&smarm__rt.nrecords, 0);
+	atomic_store(&smarm__rt.nslots, 0);
 	if (smarm__rt.epfd >= 0)
 		close(smarm__rt.epfd);
 	if (smarm__rt.wakefd >= 0)

@@ -17,8 +17,7 @@
  *
  * Other counters are owned elsewhere and read through their owners'
  * snapshot functions: preemptions (preempt.c), stacks (stack.c), the
- * blocking pool (pool.c), hand-offs and spare carriers (the hand-off code,
- * through the weak smarm__handoff_stats: "n/a" when it is not linked in).
+ * blocking pool (pool.c), hand-offs and spare carriers (handoff.c).
  *
  * Lock order: tot_lock is a leaf.  Never switches.
  */
@@ -147,7 +146,8 @@ void smarm__stats_print(int fd)
 {
 	struct smarm__preempt_stats ps;
 	struct rusage ru;
-	uint64_t switches, steals, spawned, exited, parks = 0, park_other, ho, sp;
+	uint64_t switches, steals, spawned, exited, parks = 0, park_other;
+	struct smarm__handoff_stats ho;
 	const char *what[NKINDS] = {0};
 	uint64_t n[NKINDS] = {0};
 	size_t created = 0, pooled = 0;
@@ -213,14 +213,11 @@ void smarm__stats_print(int fd)
 	if (park_other)
 		put(&o, "  park: %-9s %lu\n", "other", (unsigned long)park_other);
 	put(&o, "  steals           %lu\n", (unsigned long)steals);
-	if (smarm__handoff_stats) {
-		smarm__handoff_stats(&ho, &sp);
-		put(&o, "  hand-offs        %lu\n", (unsigned long)ho);
-		put(&o, "  spare-carriers   %lu\n", (unsigned long)sp);
-	} else {
-		put(&o, "  hand-offs        n/a\n");
-		put(&o, "  spare-carriers   n/a\n");
-	}
+	smarm__handoff_stats(&ho);
+	put(&o, "  hand-offs        %lu\n", (unsigned long)ho.handoffs);
+	put(&o, "  spares-started   %lu\n", (unsigned long)ho.spares_started);
+	put(&o, "  spares-reused    %lu\n", (unsigned long)ho.spares_reused);
+	put(&o, "  peak-carriers    %d\n", ho.peak);
 	put(&o, "  stacks-created   %zu\n", created);
 	put(&o, "  stacks-pooled    %zu\n", pooled);
 	put(&o, "  pool-threads     %d\n", pthreads);

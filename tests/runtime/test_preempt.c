@@ -224,7 +224,10 @@ Test(preempt, loop_without_calls_is_preempted_by_signal)
 Test(preempt, loop_without_calls_starves_the_pair_without_signals)
 {
 	struct pair p;
-	long n = pair_progress(HOG_PURE, SMARM_PREEMPT_ALLOC, &p);
+	long n;
+
+	setenv("SMARM_HANDOFF", "off", 1); /* a spare would run the pair */
+	n = pair_progress(HOG_PURE, SMARM_PREEMPT_ALLOC, &p);
 
 	cr_assert_eq(n, 0, "the pair made %ld round trips behind a hog that "
 	             "cannot be preempted", n);
@@ -235,7 +238,10 @@ Test(preempt, loop_without_calls_starves_the_pair_without_signals)
 Test(preempt, off_means_never)
 {
 	struct pair p;
-	long n = pair_progress(HOG_CHECK, SMARM_PREEMPT_OFF, &p);
+	long n;
+
+	setenv("SMARM_HANDOFF", "off", 1); /* a spare would run the pair */
+	n = pair_progress(HOG_CHECK, SMARM_PREEMPT_OFF, &p);
 
 	cr_assert_eq(n, 0, "the pair made %ld round trips with preemption off", n);
 	cr_assert_eq(stats().requests, 0);
@@ -248,6 +254,7 @@ Test(preempt, environment_selects_the_mode)
 
 	setenv("SMARM_PREEMPT", "alloc", 1);
 	setenv("SMARM_SLICE", "4ms", 1);
+	setenv("SMARM_HANDOFF", "off", 1); /* a spare would run the pair */
 	calibrate();
 	memset(&p, 0, sizeof p);
 	p.kind = HOG_PURE;
@@ -269,6 +276,7 @@ Test(preempt, disable_holds_requests_until_enable)
 	struct pair p;
 	struct smarm_config cfg = config(1, SMARM_PREEMPT_SIGNAL, SMARM_MSEC(5));
 
+	setenv("SMARM_HANDOFF", "off", 1); /* a spare would run the pair */
 	calibrate();
 	memset(&p, 0, sizeof p);
 	p.kind = HOG_CHECK_DISABLED;
