@@ -110,7 +110,7 @@ $(BUILD)/preload/rt/%.o: $(BUILD)/%.o preload/real.syms
 # purpose), or the runtime would call the shim's wrapper instead of libc's:
 # each such name needs a line in preload/real.syms (checked here).
 PRE_IFACE := $(PRE_SHIM) $(patsubst %.c,$(BUILD)/%.o,$(wildcard preload/*.c))
-DEFINED    = readelf -sW $(1) | awk '$$5=="GLOBAL" && $$6=="DEFAULT" && $$7!="UND" \
+DEFINED    = readelf -sW $(1) | awk '($$5=="GLOBAL" || $$5=="WEAK") && $$6=="DEFAULT" && $$7!="UND" \
 		{ print $$8 }' | sed 's/@.*//' | sort -u
 $(BUILD)/preload/exports.map: $(PRE_OBJ)
 	@$(call DEFINED,$(PRE_IFACE)) > $@.names
@@ -123,7 +123,7 @@ $(BUILD)/preload/exports.map: $(PRE_OBJ)
 		sed 's/.*/  &;/'; echo 'local: *; };'; } > $@
 $(PRE_SO): $(PRE_OBJ) $(BUILD)/preload/exports.map
 	$(CC) -shared -Wl,-z,defs -Wl,-soname,libsmarm_preload.so \
-		-Wl,--version-script=$(BUILD)/preload/exports.map -o $@ $(PRE_OBJ) $(LIBS)
+		-Wl,--version-script=$(BUILD)/preload/exports.map -o $@ $(PRE_OBJ) $(LIBS) -lgcc_s
 $(PRE_RUN): preload/smarm-run
 	install -m 755 $< $@
 

@@ -535,6 +535,19 @@ extern void (*smarm__sup_trace)(smarm_pid_t sup, const char *child, smarm_pid_t 
 /* The notice kind (SMARM_MSG_EXIT/PANIC/TIMEOUT) for an end. */
 int smarm__notice_kind(int how);
 
+/* ---- mutex.c, for the drop-in shim (shim/sync.c) ----
+ * Bits SMARM__MUTEX_TAG of smarm_mutex_init's flags are the caller's: kept,
+ * never read by the runtime (the shim keeps the pthread mutex kind there).
+ * smarm__mutex_adopt: glibc's static initialisers for non-default kinds
+ * leave a small number where the runtime keeps its wait-queue pointer
+ * (always 8-aligned, so never 1..7); the first pthread call on such a
+ * mutex replaces that number `found` by an empty queue, with `flags`.
+ * Both never switch. */
+#define SMARM__MUTEX_TAG_SHIFT 16
+#define SMARM__MUTEX_TAG 0xffff0000u
+unsigned smarm__mutex_tag(const smarm_mutex_t *m);
+void smarm__mutex_adopt(smarm_mutex_t *m, uintptr_t found, unsigned flags);
+
 /* ---- config.c ---- */
 long smarm__env_long(const char *name, long dflt, long min, long max);
 size_t smarm__env_size(const char *name, size_t dflt, size_t min, size_t max);

@@ -22,6 +22,13 @@
  * key reads NULL as POSIX requires.  Destructors run at thread exit, up to
  * PTHREAD_DESTRUCTOR_ITERATIONS rounds.
  *
+ * A green thread runs with the runtime's stop requests deferred
+ * (smarm__exit_defer) from its first instruction: pthread_cancel uses them
+ * only to cut a park short inside a cancellation point (cancel.c), never to
+ * end the thread at a runtime exit point.  The value a joiner gets is the
+ * gthread's `retval`, never the runtime's (a pending stop request turns the
+ * runtime's record of a normal end into SHUTDOWN).
+ *
  * Switching: join (all forms) and exit may switch (exit never returns);
  * create, detach, self, equal, the key calls and the name calls never
  * switch.
@@ -46,6 +53,11 @@ struct gthread {
 	void *arg;                  /* [create] */
 	_Atomic int refs;           /* see the file's header */
 	bool is_main;               /* [create] the root: main() */
+	_Atomic bool detached;      /* [create, detach] for pthread_getattr_np */
+	void *retval;               /* [self, before its end] what join returns */
+	void *stack_lo;             /* [self, at start] its stack, for */
+	size_t stack_size;          /* pthread_getattr_np once it has ended */
+	struct smarm__shim_cancel cancel; /* cancel.c */
 	struct kval *keys[NKBLOCKS]; /* [self] green values, lazily */
 	char name[16];              /* [self] pthread_setname_np; starts as the
 	                             * creator's, as Linux copies comm */
@@ -120,17 +132,53 @@ static void thread_end(struct gthread *g)
 	g->tcb = NULL;
 }
 
+/* What every drop-in green thread does first, on its own stack. */
+static void thread_begin(struct gthread *g)
+{
+	struct smarm__actor *a = smarm__self();
+
+	smarm__exit_defer(a); /* see the file's header */
+	g->stack_lo = a->stack_lo;
+	g->stack_size = a->stack_size;
+	smarm__tcb_enter(g->tcb);
+	g_self = g;
+}
+
 static void *thread_start(void *p)
 {
 	struct gthread *g = p;
-	void *v;
 
-	smarm__tcb_enter(g->tcb);
-	g_self = g;
-	v = g->fn(g->arg);
+	thread_begin(g);
+	smarm__shim_thread_exit(g->fn(g->arg));
+}
+
+void smarm__shim_thread_exit(void *v)
+{
+	struct gthread *g = gself();
+
+	g->retval = v;
 	thread_end(g);
-	gthread_unref(g);
-	return v;
+	if (!g->is_main)
+		gthread_unref(g);
+	/* The main thread's pthread_exit: the process lives on until the
+	 * last thread ends, then exits 0 (preload/entry.c), as natively. */
+	smarm_exit(v);
+}
+
+struct smarm__shim_cancel *smarm__shim_cancel_self(void)
+{
+	struct gthread *g = gself();
+	return g ? &g->cancel : NULL;
+}
+
+struct smarm__shim_cancel *smarm__shim_cancel_of(pthread_t t)
+{
+	return &((struct gthread *)t)->cancel;
+}
+
+smarm_pid_t smarm__shim_pid_of(pthread_t t)
+{
+	return ((struct gthread *)t)->pid;
 }
 
 /* The stack a pthread attr asks for: its size if the program set one, our
@@ -162,6 +210,7 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 					"(a constructor or destructor)");
 	if (attr && pthread_attr_getdetachstate(attr, &ds) != 0)
 		return EINVAL;
+	smarm__shim_attr_check(attr);
 	o.stack_size = attr_stack(attr);
 	if (ds == PTHREAD_CREATE_DETACHED)
 		o.flags |= SMARM_SPAWN_DETACHED;
@@ -171,6 +220,7 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	g->arg = arg;
 	memcpy(g->name, ((struct gthread *)pthread_self())->name, sizeof g->name);
 	atomic_init(&g->refs, ds == PTHREAD_CREATE_DETACHED ? 1 : 2);
+	atomic_init(&g->detached, ds == PTHREAD_CREATE_DETACHED);
 	if (!(g->tcb = smarm__tcb_new())) {
 		free(g);
 		return EAGAIN;
@@ -187,11 +237,13 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 }
 
 /* Join with a timeout (relative ns, SMARM_FOREVER); a timeout returns
- * `late` (EBUSY for tryjoin, ETIMEDOUT otherwise).  May switch. */
+ * `late` (EBUSY for tryjoin, ETIMEDOUT otherwise).  All but tryjoin are
+ * cancellation points.  May switch. */
 static int join(pthread_t t, void **ret, int64_t timeout, int late, const char *fn)
 {
 	struct gthread *g = (struct gthread *)t;
 	void *v = NULL;
+	bool cp;
 	int r;
 
 	if (!smarm__shim_in_green())
@@ -200,17 +252,19 @@ static int join(pthread_t t, void **ret, int64_t timeout, int late, const char *
 		return EDEADLK;
 	if (g->is_main)
 		smarm__shim_unsupported(fn); /* of the main thread */
+	cp = late != EBUSY && smarm__shim_cancel_begin();
 	r = smarm_join_timeout(g->pid, &v, timeout);
-	if (r == -EOWNERDEAD) {
-		v = PTHREAD_CANCELED;
+	smarm__shim_cancel_end(cp);
+	if (r == -ECANCELED)
+		smarm__shim_testcancel();
+	if (r == -EOWNERDEAD) /* a pthread_cancel's stop request: see the top */
 		r = 0;
-	}
 	if (r == -ETIMEDOUT)
 		return late;
 	if (r < 0)
 		return -r;
 	if (ret)
-		*ret = v;
+		*ret = g->retval;
 	gthread_unref(g);
 	return 0;
 }
@@ -249,6 +303,7 @@ SMARM_API int pthread_detach(pthread_t t)
 		smarm__shim_unsupported("pthread_detach of the main thread");
 	if ((r = smarm_detach(g->pid)) < 0)
 		return -r;
+	atomic_store(&g->detached, true);
 	gthread_unref(g);
 	return 0;
 }
@@ -264,18 +319,12 @@ SMARM_API int pthread_equal(pthread_t a, pthread_t b)
 	return a == b;
 }
 
+/* Cleanup handlers first (cancel.c), then smarm__shim_thread_exit. */
 SMARM_API __attribute__((noreturn)) void pthread_exit(void *v)
 {
-	struct gthread *g = gself();
-
-	if (!g)
+	if (!gself())
 		smarm__shim_unsupported("pthread_exit outside main and its threads");
-	thread_end(g);
-	if (!g->is_main)
-		gthread_unref(g);
-	/* The main thread's pthread_exit: the process lives on until the
-	 * last thread ends, then exits 0 (preload/entry.c), as natively. */
-	smarm_exit(v);
+	smarm__shim_unwind(v);
 }
 
 /* ---- the root thread: main() ---- */
@@ -298,8 +347,7 @@ static void *main_start(void *p)
 		exit(127);
 	}
 	atomic_init(&main_g.refs, 1);
-	smarm__tcb_enter(main_g.tcb);
-	g_self = &main_g;
+	thread_begin(&main_g);
 	/* Returning from main is exit(status), as __libc_start_main does. */
 	exit(m->fn(m->argc, m->argv, m->envp));
 }
@@ -398,40 +446,27 @@ SMARM_API int pthread_getname_np(pthread_t t, char *buf, size_t len)
 	return 0;
 }
 
-/* D5: a green thread's attributes report its green stack (garbage
- * collectors and other runtimes scan it). */
-SMARM_API int pthread_getattr_np(pthread_t t, pthread_attr_t *attr)
-{
-	struct smarm__actor *a = smarm__self();
-	int r;
+/* ---- for attr.c ---- */
 
-	if (!gself() || (struct gthread *)t != gself() || !a)
-		smarm__shim_unsupported("pthread_getattr_np of another thread");
-	if ((r = pthread_attr_init(attr)) != 0)
-		return r;
-	return pthread_attr_setstack(attr, a->stack_lo, a->stack_size);
+void smarm__shim_stack_of(pthread_t t, void **lo, size_t *size)
+{
+	struct gthread *g = (struct gthread *)t;
+	struct smarm__slot *slot;
+	struct smarm__actor *a;
+
+	/* A live thread: its actor record, pinned by the slot lock.  One that
+	 * has ended (not yet joined): what it recorded when it started. */
+	if ((a = smarm__pid_lock(g->pid, &slot))) {
+		*lo = a->stack_lo;
+		*size = a->stack_size;
+		smarm__pid_unlock(slot);
+	} else {
+		*lo = g->stack_lo;
+		*size = g->stack_size;
+	}
 }
 
-/* Cancellation never happens (pthread_cancel fails loudly), so the state
- * calls only keep the bookkeeping POSIX asks for. */
-SMARM_API int pthread_setcancelstate(int state, int *old)
+bool smarm__shim_detached(pthread_t t)
 {
-	if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
-		return EINVAL;
-	if (old)
-		*old = PTHREAD_CANCEL_ENABLE;
-	return 0;
-}
-
-SMARM_API int pthread_setcanceltype(int type, int *old)
-{
-	if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
-		return EINVAL;
-	if (old)
-		*old = PTHREAD_CANCEL_DEFERRED;
-	return 0;
-}
-
-SMARM_API void pthread_testcancel(void)
-{
+	return atomic_load(&((struct gthread *)t)->detached);
 }
