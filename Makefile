@@ -75,6 +75,7 @@ PRE_SHIM  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out shim/malloc.c,$(wildcard s
 PRE_OBJ   := $(patsubst $(BUILD)/%.o,$(BUILD)/preload/rt/%.o,$(RT_OBJ)) $(PRE_SHIM) \
              $(patsubst %.c,$(BUILD)/%.o,$(wildcard preload/*.c))
 PPROGS    := $(patsubst tests/preload/progs/%.c,$(BUILD)/tests/pprogs/%,$(wildcard tests/preload/progs/*.c))
+PPROGS    += $(patsubst tests/preload/progs/%.cc,$(BUILD)/tests/pprogs/%,$(wildcard tests/preload/progs/*.cc))
 TPRE_BIN  := $(BUILD)/tests/test_preload
 ifeq ($(SAN),)
 PRELOAD   := $(PRE_SO) $(PRE_RUN)
@@ -163,6 +164,9 @@ $(TRT_BIN): $(TRT_OBJ) $(LIB_A)
 $(BUILD)/tests/pprogs/%: tests/preload/progs/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) $< -o $@
+$(BUILD)/tests/pprogs/%: tests/preload/progs/%.cc
+	@mkdir -p $(@D)
+	$(CXX) -O2 -g -pthread $(WARN) $< -o $@
 $(BUILD)/tests/preload/%.o: tests/preload/%.c
 	@mkdir -p $(@D)
 	$(CC) $(APPCFLAGS) -DSMARM_PRELOAD_LIB='"$(abspath $(PRE_SO))"' \

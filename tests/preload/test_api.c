@@ -1,0 +1,71 @@
+/* test_api.c — drop-in mode, the rest of the pthread API (issue 7):
+ * cancellation and cleanup handlers (C and C++), static mutex kinds,
+ * C11 threads, attributes, scheduling calls, versioned symbols, and the
+ * calls that fail loudly.  Each program runs natively and under the
+ * preload with one carrier and with two (preload_run.h). */
+#include "preload_run.h"
+
+TestSuite(api, .timeout = 120);
+
+Test(api, cancel_at_points_with_handlers_in_order) { same_as_native("cancel", false); }
+Test(api, cancel_and_exit_unwind_cxx_frames)        { same_as_native("cxx_unwind", false); }
+Test(api, static_mutex_initialisers_keep_kinds)     { same_as_native("mutex_static", false); }
+Test(api, c11_threads)                              { same_as_native("c11_threads", false); }
+Test(api, getattr_np_of_self_and_others)            { same_as_native("attr", false); }
+Test(api, affinity_and_sched_calls)                 { same_as_native("sched", false); }
+Test(api, versioned_symbols_same_results)           { same_as_native("versioned", false); }
+
+/* Green threads cannot have real-time priority: EPERM even for root. */
+Test(api, sched_fifo_is_eperm)
+{
+	char *argv[] = {"fifo", NULL};
+	struct run p = run_with("sched", 1, NULL, argv);
+
+	cr_expect_eq(p.status, 0, "stderr: %s", p.err);
+	cr_expect_str_eq(p.out, "SCHED_FIFO: EPERM\n");
+}
+
+/* Every versioned reference binds to the preload (ld.so says so). */
+Test(api, versioned_symbols_bind_to_the_preload)
+{
+	static const char *refs[] = {
+		"pthread_cond_wait' [GLIBC_2.3.2]", "pthread_cond_signal' [GLIBC_2.3.2]",
+		"pthread_mutex_lock' [GLIBC_2.2.5]", "pthread_mutex_unlock' [GLIBC_2.2.5]",
+		"pthread_create' [GLIBC_2.2.5]", "pthread_join' [GLIBC_2.34]",
+	};
+	char *env[] = {"LD_DEBUG=bindings", NULL};
+	struct run p = run_with("versioned", 1, env, NULL);
+	char want[256];
+
+	cr_expect_eq(p.status, 0);
+	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+		snprintf(want, sizeof want, "versioned [0] to %s [0]: normal symbol `%s",
+			 SMARM_PRELOAD_LIB, refs[i]);
+		cr_expect(strstr(p.err, want) != NULL, "no binding line \"%s\"", want);
+	}
+}
+
+/* Works natively; under the preload: one line naming what, then abort. */
+static void loud(const char *prog, const char *msg)
+{
+	struct run n = run(prog, 0);
+
+	cr_expect(WIFEXITED(n.status) && WEXITSTATUS(n.status) == 0, "natively %#x", n.status);
+	for (int carriers = 1; carriers <= 2; carriers++) {
+		struct run p = run(prog, carriers);
+		cr_expect(WIFSIGNALED(p.status) && WTERMSIG(p.status) == SIGABRT,
+			  "%s: status %#x", prog, p.status);
+		cr_expect(strstr(p.err, msg) != NULL, "%s: stderr: %s", prog, p.err);
+	}
+}
+
+Test(api, named_semaphores_fail_loudly)
+{
+	loud("unsupported_sem", "smarm: sem_open is not supported yet under the preload\n");
+}
+
+Test(api, program_supplied_stack_fails_loudly)
+{
+	loud("setstack", "smarm: pthread_create with a program-supplied stack "
+			 "(pthread_attr_setstack) is not supported yet under the preload\n");
+}
