@@ -164,6 +164,10 @@ $(TRT_BIN): $(TRT_OBJ) $(LIB_A)
 $(BUILD)/tests/pprogs/%: tests/preload/progs/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) $< -o $@
+# smarm-run must refuse a statically linked program (test_api.c).
+$(BUILD)/tests/pprogs/static_hello: tests/preload/progs/static_hello.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -static $(WARN) $< -o $@
 $(BUILD)/tests/pprogs/%: tests/preload/progs/%.cc
 	@mkdir -p $(@D)
 	$(CXX) -O2 -g -pthread $(WARN) $< -o $@

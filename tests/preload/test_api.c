@@ -3,6 +3,8 @@
  * C11 threads, attributes, scheduling calls, versioned symbols, and the
  * calls that fail loudly.  Each program runs natively and under the
  * preload with one carrier and with two (preload_run.h). */
+#include <sys/stat.h>
+
 #include "preload_run.h"
 
 TestSuite(api, .timeout = 120);
@@ -68,4 +70,79 @@ Test(api, program_supplied_stack_fails_loudly)
 {
 	loud("setstack", "smarm: pthread_create with a program-supplied stack "
 			 "(pthread_attr_setstack) is not supported yet under the preload\n");
+}
+
+/* Run build/smarm-run (next to the preload) on a program; stdout+stderr. */
+static struct run smarm_run(const char *prog)
+{
+	char tool[512], *slash;
+	int out[2];
+	struct run r = {0};
+	pid_t pid;
+
+	snprintf(tool, sizeof tool, "%s", SMARM_PRELOAD_LIB);
+	slash = strrchr(tool, '/');
+	snprintf(slash + 1, sizeof tool - (size_t)(slash + 1 - tool), "smarm-run");
+	cr_assert(pipe(out) == 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		close(out[0]);
+		execl(tool, tool, prog, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	r.out = slurp(out[0]);
+	close(out[0]);
+	cr_assert(waitpid(pid, &r.status, 0) == pid);
+	return r;
+}
+
+Test(api, smarm_run_refuses_a_static_program)
+{
+	struct run r = smarm_run(SMARM_PRELOAD_PROGS "/static_hello");
+
+	cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 126, "status %#x", r.status);
+	cr_expect_str_eq(r.out, "smarm-run: " SMARM_PRELOAD_PROGS "/static_hello is statically "
+				"linked: LD_PRELOAD cannot reach it (drop-in mode needs a "
+				"dynamically linked glibc program)\n");
+}
+
+/* A program whose loader is another libc's: a copy of a dynamic program
+ * with its PT_INTERP string rewritten (same length, so nothing moves). */
+Test(api, smarm_run_refuses_a_non_glibc_program)
+{
+	static const char from[] = "ld-linux-x86-64.so.2", to[] = "ld-musl-x86_64.so.1";
+	char path[] = "/tmp/smarm-musl-XXXXXX", *buf, *hit = NULL;
+	/* Any dynamically linked program will do: one of ours. */
+	FILE *f = fopen(SMARM_PRELOAD_PROGS "/attr", "rb");
+	struct run r;
+	long len;
+	int fd;
+
+	cr_assert(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)len);
+	cr_assert(fread(buf, 1, (size_t)len, f) == (size_t)len);
+	fclose(f);
+	for (long i = 0; i + (long)sizeof from <= len && !hit; i++)
+		if (memcmp(buf + i, from, sizeof from) == 0)
+			hit = buf + i;
+	cr_assert(hit, "no loader name in the program");
+	memcpy(hit, to, sizeof to);
+	hit[sizeof to] = '\0';
+	cr_assert((fd = mkstemp(path)) >= 0);
+	cr_assert(write(fd, buf, (size_t)len) == len);
+	fchmod(fd, 0755);
+	close(fd);
+	r = smarm_run(path);
+	unlink(path);
+	cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 126, "status %#x", r.status);
+	cr_expect(strstr(r.out, "is not a glibc program (its loader is "
+				"/lib64/ld-musl-x86_64.so.1); drop-in mode needs glibc\n") != NULL,
+		  "output: %s", r.out);
 }
