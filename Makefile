@@ -180,14 +180,26 @@ $(TPRE_BIN): $(TPRE_OBJ)
 	$(CC) -o $@ $^ -lcriterion
 
 ifeq ($(SAN),)
-TEST_PRELOAD := $(TPRE_BIN) $(PRE_SO) $(PPROGS)
+TEST_PRELOAD := $(TPRE_BIN) $(PRE_SO) $(PRE_RUN) $(PPROGS)
 endif
 test: $(TRT_BIN) $(TPROGS) $(TEST_PRELOAD)
 	timeout 900 $(TRT_BIN) -j2 --timeout 120
 	$(if $(TEST_PRELOAD),timeout 600 $(TPRE_BIN) -j2 --timeout 120)
 
-bench: $(BENCHES)
+# Drop-in benchmarks: plain pthread programs (tests/bench/dropin/*.c), each
+# run natively and under the preload, side by side (run.sh).
+DROPIN_BENCH := $(patsubst tests/bench/dropin/%.c,$(BUILD)/bench/dropin/%,$(wildcard tests/bench/dropin/*.c))
+$(BUILD)/bench/dropin/%: tests/bench/dropin/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) $< -o $@
+ifneq ($(SAN),)
+DROPIN_BENCH :=
+endif
+
+bench: $(BENCHES) $(if $(DROPIN_BENCH),$(DROPIN_BENCH) $(PRE_SO))
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+	$(if $(DROPIN_BENCH),@echo "== drop-in: natively vs $(PRE_SO)"; \
+		sh tests/bench/dropin/run.sh $(abspath $(PRE_SO)) $(DROPIN_BENCH))
 
 demo: all
 	@for e in $(PLAIN_EX); do \
