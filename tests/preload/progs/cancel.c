@@ -2,7 +2,8 @@
  * cleanup handlers in order (with the cond's mutex held), disabled then
  * enabled cancellation, pthread_exit running handlers before key
  * destructors, cleanup_pop(1)/pop(0), a pending cancel that is never acted
- * upon, self-cancel, and cancel of a thread that has already ended. */
+ * upon, self-cancel, turning asynchronous with a cancel pending (acts at
+ * once), and cancel of a thread that has already ended. */
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -133,6 +134,18 @@ static void *self_cancel(void *a)
 	return NULL;
 }
 
+static void *turns_async(void *a)
+{
+	(void)a;
+	pthread_cleanup_push(say, "async");
+	pthread_cancel(pthread_self());
+	printf("  async: deferred, still running\n");
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+	printf("  async: not reached\n");
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
 static void *quick(void *a)
 {
 	return a;
@@ -159,6 +172,7 @@ static void start(pthread_t *t, void *(*fn)(void *), void *arg)
 int main(void)
 {
 	pthread_t t, u;
+	int r;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sem_init(&ready, 0, 0);
@@ -167,8 +181,9 @@ int main(void)
 	pthread_key_create(&key, dtor);
 
 	start(&t, in_cond, NULL);
-	printf("cancel in cond_wait: %d\n", pthread_cancel(t));
+	r = pthread_cancel(t); /* printed after the join: the handlers print */
 	show("cond_wait", t);
+	printf("pthread_cancel returned %d\n", r);
 	printf("mutex free after: %s\n", pthread_mutex_trylock(&m) == 0 ? "yes" : "no");
 	pthread_mutex_unlock(&m);
 
@@ -198,6 +213,9 @@ int main(void)
 
 	pthread_create(&t, NULL, self_cancel, NULL);
 	show("self-cancel", t);
+
+	pthread_create(&t, NULL, turns_async, NULL);
+	show("turning asynchronous with a cancel pending", t);
 
 	pthread_create(&t, NULL, quick, (void *)5);
 	usleep(20000);
