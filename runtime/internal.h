@@ -116,6 +116,13 @@ struct smarm__stack_pool;
  * zeroed; NULL with *err = -EAGAIN (mapping refused) or -ENOMEM. */
 struct smarm__actor *smarm__stack_alloc(size_t usable, int *err);
 void smarm__stack_free(struct smarm__actor *a);
+/* A stack the caller supplies (drop-in: pthread_attr_setstack): its record
+ * goes at the top of [lo, lo + size), as glibc puts its TCB there; no guard,
+ * never pooled.  The caller sets a->release, which runs (on some carrier,
+ * never switching) once the actor has ended and is off that memory for good:
+ * after it the runtime never touches it.  NULL if size is too small.
+ * Start it with smarm__spawn_on.  Never switches. */
+struct smarm__actor *smarm__stack_adopt(void *lo, size_t size);
 /* Bytes of guard below every stack (no access; overflow faults land here). */
 size_t smarm__stack_guard_size(void);
 void smarm__stack_stats(size_t *created, size_t *pooled);
@@ -170,6 +177,10 @@ struct smarm__actor {
 	struct smarm_cleanup *cleanup;  /* [s] cleanup handlers, innermost first */
 	struct smarm__fate *fate;       /* [slot lock] links, monitors, parent ...;
 	                                 * NULL until first needed */
+	void (*release)(void *);        /* [spawn] a stack the caller supplied
+	                                 * (smarm__stack_adopt): called once the
+	                                 * actor is off it for good; NULL: none */
+	void *release_arg;              /* [spawn] */
 	void *fsbase;                   /* [s] drop-in mode (shim/tcb.c): the TCB
 	                                 * (FS base) this actor runs with; NULL:
 	                                 * the carrier's own (link mode) */
@@ -180,9 +191,13 @@ __attribute__((weak)) void smarm__mbox_free(struct smarm__actor *a);
  * so its abnormal end exits the process (status 70). */
 extern bool smarm__root_is_main;
 
-/* Used by the shim: start an actor with a prepared record. */
+/* Used by the shim: start an actor (smarm_spawn's checks and results);
+ * _on: on a record from smarm__stack_adopt (opts->stack_size is ignored; on
+ * failure the record is left to the caller, release not called). */
 int smarm__spawn(smarm_pid_t *pid, smarm_fn fn, void *arg,
                  const struct smarm_spawn_opts *opts);
+int smarm__spawn_on(smarm_pid_t *pid, smarm_fn fn, void *arg,
+		    const struct smarm_spawn_opts *opts, struct smarm__actor *pre);
 /* How many actors exist (spawned and not yet finished). */
 extern _Atomic long smarm__alive;
 /* sched.c: take a place for one more actor; false once the runtime has

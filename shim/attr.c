@@ -1,6 +1,5 @@
-/* attr.c — what a green thread's attributes say, and which attributes
- * pthread_create can honour: pthread_getattr_np of any drop-in thread, and
- * the check of a create attr (smarm__shim_attr_check).
+/* attr.c — what a green thread's attributes say: pthread_getattr_np of any
+ * drop-in thread; and which attributes pthread_create honours.
  *
  * pthread_getattr_np reports what the program would see natively for a
  * thread made by glibc: the green stack (DESIGN D5: garbage collectors and
@@ -10,12 +9,13 @@
  * The attribute object is filled with glibc's own setters, so every
  * pthread_attr_get* reads it back.
  *
+ * A stack the program supplies (pthread_attr_setstack) is honoured
+ * (thread.c, runtime/stack.c's smarm__stack_adopt): getattr_np reports it
+ * as given, with no guard, as glibc does.
+ *
  * Attributes pthread_create cannot honour:
- *   - a stack the program supplies (pthread_attr_setstack, setstackaddr):
- *     fails loudly (the runtime's stacks carry the actor record and come
- *     from its pools);
- *   - the guard size: every green stack has the runtime's fixed guard
- *     (16 KiB, smarm__stack_guard_size()); getattr_np reports that one;
+ *   - the guard size: every runtime stack has the fixed guard (16 KiB,
+ *     smarm__stack_guard_size()); getattr_np reports that one;
  *   - scheduling policy, priority, affinity and the signal mask of the new
  *     thread: ignored (sched_attr.c says why), documented in LOOM.
  *
@@ -37,22 +37,8 @@ SMARM_API int pthread_getattr_np(pthread_t t, pthread_attr_t *attr)
 	if ((r = pthread_attr_init(attr)) != 0)
 		return r;
 	pthread_attr_setstack(attr, lo, size);
-	pthread_attr_setguardsize(attr, smarm__stack_guard_size());
+	pthread_attr_setguardsize(attr, smarm__shim_own_stack(t) ? 0 : smarm__stack_guard_size());
 	pthread_attr_setdetachstate(attr, smarm__shim_detached(t) ? PTHREAD_CREATE_DETACHED
 								   : PTHREAD_CREATE_JOINABLE);
 	return 0;
-}
-
-void smarm__shim_attr_check(const pthread_attr_t *attr)
-{
-	void *lo = NULL;
-	size_t size = 0;
-
-	if (!attr)
-		return;
-	/* glibc keeps a program-supplied stack as its top address, NULL by
-	 * default, and getstack reports top - size. */
-	if (pthread_attr_getstack(attr, &lo, &size) == 0 && (uintptr_t)lo + size != 0)
-		smarm__shim_unsupported("pthread_create with a program-supplied stack "
-					"(pthread_attr_setstack)");
 }

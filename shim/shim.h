@@ -109,11 +109,8 @@ __attribute__((noreturn)) void smarm__shim_thread_exit(void *v);
  * detached, for pthread_getattr_np (attr.c).  Never switch. */
 void smarm__shim_stack_of(pthread_t t, void **lo, size_t *size);
 bool smarm__shim_detached(pthread_t t);
-
-/* ---- attr.c ---- */
-/* Fail loudly if attr asks for what pthread_create cannot honour (a
- * program-supplied stack).  Never switches. */
-void smarm__shim_attr_check(const pthread_attr_t *attr);
+/* t runs on a program-supplied stack (no guard).  Never switches. */
+bool smarm__shim_own_stack(pthread_t t);
 
 /* ---- cancel.c: cancellation points (deferred cancellation) ----
  * Any wrapper of a call POSIX lists as a cancellation point does:

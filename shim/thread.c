@@ -54,6 +54,9 @@ struct gthread {
 	_Atomic int refs;           /* see the file's header */
 	bool is_main;               /* [create] the root: main() */
 	_Atomic bool detached;      /* [create, detach] for pthread_getattr_np */
+	void *user_lo;              /* [create] a program-supplied stack */
+	size_t user_size;           /* (pthread_attr_setstack), else NULL/0 */
+	_Atomic bool user_free;     /* [release hook] the thread is off it */
 	void *retval;               /* [self, before its end] what join returns */
 	void *stack_lo;             /* [self, at start] its stack, for */
 	size_t stack_size;          /* pthread_getattr_np once it has ended */
@@ -158,11 +161,23 @@ void smarm__shim_thread_exit(void *v)
 
 	g->retval = v;
 	thread_end(g);
-	if (!g->is_main)
+	if (!g->is_main && !g->user_lo) /* else: user_stack_released */
 		gthread_unref(g);
 	/* The main thread's pthread_exit: the process lives on until the
 	 * last thread ends, then exits 0 (preload/entry.c), as natively. */
 	smarm_exit(v);
+}
+
+/* A thread on a program-supplied stack is off it for good (the runtime's
+ * release hook, on some carrier): only now may a joiner return, since the
+ * program may free the stack then.  Holds the thread's own reference until
+ * here.  Never switches. */
+static void user_stack_released(void *p)
+{
+	struct gthread *g = p;
+
+	atomic_store_explicit(&g->user_free, true, memory_order_release);
+	gthread_unref(g);
 }
 
 struct smarm__shim_cancel *smarm__shim_cancel_self(void)
@@ -204,13 +219,18 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	struct smarm_spawn_opts o = {.name = "pthread"};
 	struct gthread *g;
 	int ds = PTHREAD_CREATE_JOINABLE, r;
+	struct smarm__actor *own = NULL;
+	void *g_lo = NULL;
+	size_t g_size = 0;
 
 	if (!smarm__shim_in_green())
 		smarm__shim_unsupported("pthread_create outside main and its threads "
 					"(a constructor or destructor)");
 	if (attr && pthread_attr_getdetachstate(attr, &ds) != 0)
 		return EINVAL;
-	smarm__shim_attr_check(attr);
+	if (attr && pthread_attr_getstack(attr, &g_lo, &g_size) == 0 &&
+	    (uintptr_t)g_lo + g_size == 0)
+		g_lo = NULL; /* glibc: no stack set is a NULL top */
 	o.stack_size = attr_stack(attr);
 	if (ds == PTHREAD_CREATE_DETACHED)
 		o.flags |= SMARM_SPAWN_DETACHED;
@@ -221,6 +241,18 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	memcpy(g->name, ((struct gthread *)pthread_self())->name, sizeof g->name);
 	atomic_init(&g->refs, ds == PTHREAD_CREATE_DETACHED ? 1 : 2);
 	atomic_init(&g->detached, ds == PTHREAD_CREATE_DETACHED);
+	if (g_lo) {
+		/* pthread_attr_setstack: the record goes at the top of the
+		 * program's stack, as glibc's TCB would (runtime/stack.c). */
+		if (!(own = smarm__stack_adopt(g_lo, g_size))) {
+			free(g);
+			return EINVAL;
+		}
+		own->release = user_stack_released;
+		own->release_arg = g;
+		g->user_lo = g_lo;
+		g->user_size = g_size;
+	}
 	if (!(g->tcb = smarm__tcb_new())) {
 		free(g);
 		return EAGAIN;
@@ -228,7 +260,8 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	/* The gthread is published through *t before the thread can run
 	 * (it may run at once on another carrier and read g->pid). */
 	*t = (pthread_t)g;
-	if ((r = smarm_spawn(&g->pid, thread_start, g, &o)) < 0) {
+	if ((r = own ? smarm__spawn_on(&g->pid, thread_start, g, &o, own)
+		     : smarm_spawn(&g->pid, thread_start, g, &o)) < 0) {
 		smarm__tcb_free(g->tcb);
 		free(g);
 		return r == -EINVAL ? EINVAL : EAGAIN;
@@ -265,6 +298,10 @@ static int join(pthread_t t, void **ret, int64_t timeout, int late, const char *
 		return -r;
 	if (ret)
 		*ret = g->retval;
+	/* A program-supplied stack may be freed as soon as join returns:
+	 * wait until the thread is off it (a few switches at most). */
+	while (g->user_lo && !atomic_load_explicit(&g->user_free, memory_order_acquire))
+		smarm_yield();
 	gthread_unref(g);
 	return 0;
 }
@@ -456,7 +493,11 @@ void smarm__shim_stack_of(pthread_t t, void **lo, size_t *size)
 
 	/* A live thread: its actor record, pinned by the slot lock.  One that
 	 * has ended (not yet joined): what it recorded when it started. */
-	if ((a = smarm__pid_lock(g->pid, &slot))) {
+	if (g->user_lo) {
+		/* What the program gave, as glibc reports it. */
+		*lo = g->user_lo;
+		*size = g->user_size;
+	} else if ((a = smarm__pid_lock(g->pid, &slot))) {
 		*lo = a->stack_lo;
 		*size = a->stack_size;
 		smarm__pid_unlock(slot);
@@ -464,6 +505,11 @@ void smarm__shim_stack_of(pthread_t t, void **lo, size_t *size)
 		*lo = g->stack_lo;
 		*size = g->stack_size;
 	}
+}
+
+bool smarm__shim_own_stack(pthread_t t)
+{
+	return ((struct gthread *)t)->user_lo != NULL;
 }
 
 bool smarm__shim_detached(pthread_t t)

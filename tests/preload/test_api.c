@@ -16,6 +16,7 @@ Test(api, c11_threads)                              { same_as_native("c11_thread
 Test(api, getattr_np_of_self_and_others)            { same_as_native("attr", false); }
 Test(api, affinity_and_sched_calls)                 { same_as_native("sched", false); }
 Test(api, versioned_symbols_same_results)           { same_as_native("versioned", false); }
+Test(api, program_supplied_stacks)                  { same_as_native("setstack", false); }
 
 /* Green threads cannot have real-time priority: EPERM even for root. */
 Test(api, sched_fifo_is_eperm)
@@ -66,11 +67,6 @@ Test(api, named_semaphores_fail_loudly)
 	loud("unsupported_sem", "smarm: sem_open is not supported yet under the preload\n");
 }
 
-Test(api, program_supplied_stack_fails_loudly)
-{
-	loud("setstack", "smarm: pthread_create with a program-supplied stack "
-			 "(pthread_attr_setstack) is not supported yet under the preload\n");
-}
 
 /* Run build/smarm-run (next to the preload) on a program; stdout+stderr. */
 static struct run smarm_run(const char *prog)
