@@ -196,21 +196,35 @@ smarm_pid_t smarm__shim_pid_of(pthread_t t)
 	return ((struct gthread *)t)->pid;
 }
 
-/* The stack a pthread attr asks for: its size if the program set one, our
- * default otherwise (glibc reports its own 8 MiB default for an attr that
- * never set a size: that is "not set" too). */
-static size_t attr_stack(const pthread_attr_t *attr)
+/* glibc's default thread stack size now (pthread_setattr_default_np
+ * changes it).  Never switches. */
+static size_t default_stack(void)
 {
 	pthread_attr_t d;
-	size_t sz = 0, dsz = 0;
+	size_t dsz = 0;
 
-	if (!attr || pthread_attr_getstacksize(attr, &sz) != 0)
-		return smarm__shim_stack_size;
 	if (pthread_getattr_default_np(&d) == 0) {
 		pthread_attr_getstacksize(&d, &dsz);
 		pthread_attr_destroy(&d);
 	}
-	return sz == dsz ? smarm__shim_stack_size : sz;
+	return dsz;
+}
+
+/* glibc's default as it was before main: the one the program did not ask
+ * for (set by main_start). */
+static size_t initial_default_stack;
+
+/* The stack a pthread attr asks for: its size if the program set one; if
+ * not (no attr, or glibc reports its default for an attr that never set a
+ * size), the default the program set with pthread_setattr_default_np, and
+ * otherwise ours (SMARM_STACK_SIZE). */
+static size_t attr_stack(const pthread_attr_t *attr)
+{
+	size_t sz = 0, dsz = default_stack();
+
+	if (attr && pthread_attr_getstacksize(attr, &sz) == 0 && sz != dsz)
+		return sz;
+	return dsz != initial_default_stack ? dsz : smarm__shim_stack_size;
 }
 
 SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
@@ -377,6 +391,7 @@ static void *main_start(void *p)
 	struct main_args *m = p;
 
 	main_g.pid = smarm_self();
+	initial_default_stack = default_stack();
 	/* Linux names the first thread after the program (comm, 15 bytes). */
 	strncpy(main_g.name, program_invocation_short_name, sizeof main_g.name - 1);
 	if (!(main_g.tcb = smarm__tcb_new())) {

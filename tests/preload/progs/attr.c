@@ -86,5 +86,17 @@ int main(void)
 
 	printf("main, itself:\n");
 	holds(pthread_self(), &local, 1 << 20, 0);
+
+	/* A default set by the program applies to a NULL attr. */
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 3 << 20);
+	pthread_setattr_default_np(&a);
+	pthread_attr_destroy(&a);
+	pthread_create(&t, NULL, worker, NULL);
+	sem_wait(&ready);
+	printf("worker with the program's default stack, from main:\n");
+	holds(t, worker_local, 3 << 20, 1);
+	sem_post(&go);
+	pthread_join(t, NULL);
 	return 0;
 }
