@@ -12,7 +12,10 @@
  *
  * Lifetime of a gthread: two references, the thread's own and the one that
  * pthread_join or pthread_detach gives up (a detached create starts with
- * one).  Whoever drops the last frees it.
+ * one).  Whoever drops the last frees it.  A thread on a program-supplied
+ * stack (pthread_attr_setstack) keeps its own reference until the
+ * runtime's release hook says it is off that stack for good, and join
+ * waits for that hook: the program may free the stack once join returns.
  *
  * Keys: numbers come from glibc's own pthread_key_create (so non-green
  * threads — carriers, and libraries running there such as mimalloc — keep
