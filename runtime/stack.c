@@ -316,7 +316,9 @@ struct smarm__actor *smarm__stack_adopt(void *lo, size_t size)
 	uintptr_t top = (uintptr_t)lo + size;
 	struct smarm__actor *a;
 
-	if (!lo || size < RECSZ + ((size_t)16 << 10) || top < (uintptr_t)lo)
+	/* glibc accepts PTHREAD_STACK_MIN (16 KiB) with its TCB and TLS in
+	 * it; our record is smaller. */
+	if (!lo || size < RECSZ + 4096 || top < (uintptr_t)lo)
 		return NULL;
 	a = (struct smarm__actor *)((top - RECSZ) & ~(uintptr_t)63);
 	memset(a, 0, sizeof *a);

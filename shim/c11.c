@@ -85,11 +85,10 @@ SMARM_API int mtx_init(mtx_t *m, int type)
 	pthread_mutexattr_t a;
 	int r;
 
-	if (type != mtx_plain && type != mtx_timed && type != (mtx_plain | mtx_recursive) &&
-	    type != (mtx_timed | mtx_recursive))
-		return thrd_error;
+	/* As glibc 2.36: exactly the two recursive combinations are
+	 * recursive; anything else, unknown values included, is plain. */
 	pthread_mutexattr_init(&a);
-	if (type & mtx_recursive)
+	if (type == (mtx_plain | mtx_recursive) || type == (mtx_timed | mtx_recursive))
 		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
 	r = pthread_mutex_init((pthread_mutex_t *)m, &a);
 	pthread_mutexattr_destroy(&a);

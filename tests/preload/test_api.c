@@ -17,6 +17,7 @@ Test(api, getattr_np_of_self_and_others)            { same_as_native("attr", fal
 Test(api, affinity_and_sched_calls)                 { same_as_native("sched", false); }
 Test(api, versioned_symbols_same_results)           { same_as_native("versioned", false); }
 Test(api, program_supplied_stacks)                  { same_as_native("setstack", false); }
+Test(api, bad_input_and_edge_cases)                 { same_as_native("api_errors", false); }
 
 /* Green threads cannot have real-time priority: EPERM even for root. */
 Test(api, sched_fifo_is_eperm)
