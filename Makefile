@@ -75,6 +75,7 @@ PRE_SHIM  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out shim/malloc.c,$(wildcard s
 PRE_OBJ   := $(patsubst $(BUILD)/%.o,$(BUILD)/preload/rt/%.o,$(RT_OBJ)) $(PRE_SHIM) \
              $(patsubst %.c,$(BUILD)/%.o,$(wildcard preload/*.c))
 PPROGS    := $(patsubst tests/preload/progs/%.c,$(BUILD)/tests/pprogs/%,$(wildcard tests/preload/progs/*.c))
+PPROGS    += $(patsubst tests/preload/progs/%.cc,$(BUILD)/tests/pprogs/%,$(wildcard tests/preload/progs/*.cc))
 TPRE_BIN  := $(BUILD)/tests/test_preload
 ifeq ($(SAN),)
 PRELOAD   := $(PRE_SO) $(PRE_RUN)
@@ -110,7 +111,7 @@ $(BUILD)/preload/rt/%.o: $(BUILD)/%.o preload/real.syms
 # purpose), or the runtime would call the shim's wrapper instead of libc's:
 # each such name needs a line in preload/real.syms (checked here).
 PRE_IFACE := $(PRE_SHIM) $(patsubst %.c,$(BUILD)/%.o,$(wildcard preload/*.c))
-DEFINED    = readelf -sW $(1) | awk '$$5=="GLOBAL" && $$6=="DEFAULT" && $$7!="UND" \
+DEFINED    = readelf -sW $(1) | awk '($$5=="GLOBAL" || $$5=="WEAK") && $$6=="DEFAULT" && $$7!="UND" \
 		{ print $$8 }' | sed 's/@.*//' | sort -u
 $(BUILD)/preload/exports.map: $(PRE_OBJ)
 	@$(call DEFINED,$(PRE_IFACE)) > $@.names
@@ -123,7 +124,7 @@ $(BUILD)/preload/exports.map: $(PRE_OBJ)
 		sed 's/.*/  &;/'; echo 'local: *; };'; } > $@
 $(PRE_SO): $(PRE_OBJ) $(BUILD)/preload/exports.map
 	$(CC) -shared -Wl,-z,defs -Wl,-soname,libsmarm_preload.so \
-		-Wl,--version-script=$(BUILD)/preload/exports.map -o $@ $(PRE_OBJ) $(LIBS)
+		-Wl,--version-script=$(BUILD)/preload/exports.map -o $@ $(PRE_OBJ) $(LIBS) -lgcc_s
 $(PRE_RUN): preload/smarm-run
 	install -m 755 $< $@
 
@@ -163,6 +164,13 @@ $(TRT_BIN): $(TRT_OBJ) $(LIB_A)
 $(BUILD)/tests/pprogs/%: tests/preload/progs/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) $< -o $@
+# smarm-run must refuse a statically linked program (test_api.c).
+$(BUILD)/tests/pprogs/static_hello: tests/preload/progs/static_hello.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -static $(WARN) $< -o $@
+$(BUILD)/tests/pprogs/%: tests/preload/progs/%.cc
+	@mkdir -p $(@D)
+	$(CXX) -O2 -g -pthread $(WARN) $< -o $@
 $(BUILD)/tests/preload/%.o: tests/preload/%.c
 	@mkdir -p $(@D)
 	$(CC) $(APPCFLAGS) -DSMARM_PRELOAD_LIB='"$(abspath $(PRE_SO))"' \
@@ -172,7 +180,7 @@ $(TPRE_BIN): $(TPRE_OBJ)
 	$(CC) -o $@ $^ -lcriterion
 
 ifeq ($(SAN),)
-TEST_PRELOAD := $(TPRE_BIN) $(PRE_SO) $(PPROGS)
+TEST_PRELOAD := $(TPRE_BIN) $(PRE_SO) $(PRE_RUN) $(PPROGS)
 endif
 test: $(TRT_BIN) $(TPROGS) $(TEST_PRELOAD)
 	timeout 900 $(TRT_BIN) -j2 --timeout 120
@@ -187,8 +195,20 @@ else
 BENCHES := $(filter-out $(BUILD)/bench/bench_handoff,$(BENCHES))
 endif
 
-bench: $(BENCHES)
+# Drop-in benchmarks: plain pthread programs (tests/bench/dropin/*.c), each
+# run natively and under the preload, side by side (run.sh).
+DROPIN_BENCH := $(patsubst tests/bench/dropin/%.c,$(BUILD)/bench/dropin/%,$(wildcard tests/bench/dropin/*.c))
+$(BUILD)/bench/dropin/%: tests/bench/dropin/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) $< -o $@
+ifneq ($(SAN),)
+DROPIN_BENCH :=
+endif
+
+bench: $(BENCHES) $(if $(DROPIN_BENCH),$(DROPIN_BENCH) $(PRE_SO))
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+	$(if $(DROPIN_BENCH),@echo "== drop-in: natively vs $(PRE_SO)"; \
+		sh tests/bench/dropin/run.sh $(abspath $(PRE_SO)) $(DROPIN_BENCH))
 
 demo: all
 	@for e in $(PLAIN_EX); do \

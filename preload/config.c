@@ -4,6 +4,8 @@
  * mode:
  *
  *   SMARM_STACK_SIZE   stack of a pthread created without a stack size
+ *                      (unless the program set a default of its own with
+ *                      pthread_setattr_default_np: shim/thread.c)
  *                      (default 256 KiB here: programs written for 8 MiB
  *                      native stacks rarely need more than that, and
  *                      untouched pages cost nothing)

@@ -487,7 +487,7 @@ static void fate_free_unused(struct smarm__fate *f)
 }
 
 static int spawn(smarm_pid_t *pid, smarm_fn fn, void *arg,
-		 const struct smarm_spawn_opts *opts)
+		 const struct smarm_spawn_opts *opts, struct smarm__actor *pre)
 {
 	size_t size = opts ? opts->stack_size : 0;
 	unsigned flags = opts ? opts->flags : 0;
@@ -501,7 +501,7 @@ static int spawn(smarm_pid_t *pid, smarm_fn fn, void *arg,
 		return -EINVAL;
 	if (size && size < MIN_STACK)
 		size = MIN_STACK;
-	if (!(a = smarm__stack_alloc(size, &err)))
+	if (!(a = pre ? pre : smarm__stack_alloc(size, &err)))
 		return err;
 	a->fn = fn;
 	a->arg = arg;
@@ -543,7 +543,19 @@ int smarm__spawn(smarm_pid_t *pid, smarm_fn fn, void *arg,
 
 	if (!atomic_load(&smarm__rt.running) || !smarm__alive_get())
 		return -EPERM;
-	if ((r = spawn(pid, fn, arg, opts)) < 0)
+	if ((r = spawn(pid, fn, arg, opts, NULL)) < 0)
+		smarm__alive_put();
+	return r;
+}
+
+int smarm__spawn_on(smarm_pid_t *pid, smarm_fn fn, void *arg,
+		    const struct smarm_spawn_opts *opts, struct smarm__actor *pre)
+{
+	int r;
+
+	if (!atomic_load(&smarm__rt.running) || !smarm__alive_get())
+		return -EPERM;
+	if ((r = spawn(pid, fn, arg, opts, pre)) < 0)
 		smarm__alive_put();
 	return r;
 }

@@ -116,6 +116,13 @@ struct smarm__stack_pool;
  * zeroed; NULL with *err = -EAGAIN (mapping refused) or -ENOMEM. */
 struct smarm__actor *smarm__stack_alloc(size_t usable, int *err);
 void smarm__stack_free(struct smarm__actor *a);
+/* A stack the caller supplies (drop-in: pthread_attr_setstack): its record
+ * goes at the top of [lo, lo + size), as glibc puts its TCB there; no guard,
+ * never pooled.  The caller sets a->release, which runs (on some carrier,
+ * never switching) once the actor has ended and is off that memory for good:
+ * after it the runtime never touches it.  NULL if size is too small.
+ * Start it with smarm__spawn_on.  Never switches. */
+struct smarm__actor *smarm__stack_adopt(void *lo, size_t size);
 /* Bytes of guard below every stack (no access; overflow faults land here). */
 size_t smarm__stack_guard_size(void);
 void smarm__stack_stats(size_t *created, size_t *pooled);
@@ -170,6 +177,10 @@ struct smarm__actor {
 	struct smarm_cleanup *cleanup;  /* [s] cleanup handlers, innermost first */
 	struct smarm__fate *fate;       /* [slot lock] links, monitors, parent ...;
 	                                 * NULL until first needed */
+	void (*release)(void *);        /* [spawn] a stack the caller supplied
+	                                 * (smarm__stack_adopt): called once the
+	                                 * actor is off it for good; NULL: none */
+	void *release_arg;              /* [spawn] */
 	void *fsbase;                   /* [s] drop-in mode (shim/tcb.c): the TCB
 	                                 * (FS base) this actor runs with; NULL:
 	                                 * the carrier's own (link mode) */
@@ -180,9 +191,13 @@ __attribute__((weak)) void smarm__mbox_free(struct smarm__actor *a);
  * so its abnormal end exits the process (status 70). */
 extern bool smarm__root_is_main;
 
-/* Used by the shim: start an actor with a prepared record. */
+/* Used by the shim: start an actor (smarm_spawn's checks and results);
+ * _on: on a record from smarm__stack_adopt (opts->stack_size is ignored; on
+ * failure the record is left to the caller, release not called). */
 int smarm__spawn(smarm_pid_t *pid, smarm_fn fn, void *arg,
                  const struct smarm_spawn_opts *opts);
+int smarm__spawn_on(smarm_pid_t *pid, smarm_fn fn, void *arg,
+		    const struct smarm_spawn_opts *opts, struct smarm__actor *pre);
 /* How many actors exist (spawned and not yet finished). */
 extern _Atomic long smarm__alive;
 /* sched.c: take a place for one more actor; false once the runtime has
@@ -630,6 +645,19 @@ __attribute__((format(printf, 3, 4))) void smarm__fmt(char *buf, size_t len,
 extern void (*smarm__sup_trace)(smarm_pid_t sup, const char *child, smarm_pid_t pid);
 /* The notice kind (SMARM_MSG_EXIT/PANIC/TIMEOUT) for an end. */
 int smarm__notice_kind(int how);
+
+/* ---- mutex.c, for the drop-in shim (shim/sync.c) ----
+ * Bits SMARM__MUTEX_TAG of smarm_mutex_init's flags are the caller's: kept,
+ * never read by the runtime (the shim keeps the pthread mutex kind there).
+ * smarm__mutex_adopt: glibc's static initialisers for non-default kinds
+ * leave a small number where the runtime keeps its wait-queue pointer
+ * (always 8-aligned, so never 1..7); the first pthread call on such a
+ * mutex replaces that number `found` by an empty queue, with `flags`.
+ * Both never switch. */
+#define SMARM__MUTEX_TAG_SHIFT 16
+#define SMARM__MUTEX_TAG 0xffff0000u
+unsigned smarm__mutex_tag(const smarm_mutex_t *m);
+void smarm__mutex_adopt(smarm_mutex_t *m, uintptr_t found, unsigned flags);
 
 /* ---- config.c ---- */
 long smarm__env_long(const char *name, long dflt, long min, long max);

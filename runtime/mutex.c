@@ -33,7 +33,8 @@
 struct mutex {
 	_Atomic uintptr_t word;        /* 0 free; owner token | WAITERS */
 	smarm__lock_t qlock;           /* guards waiters */
-	uint32_t flags;                /* [init] SMARM_MUTEX_RECURSIVE */
+	uint32_t flags;                /* [init] SMARM_MUTEX_RECURSIVE, and the
+	                                * caller's tag (SMARM__MUTEX_TAG) */
 	struct smarm__wnode *waiters;  /* [qlock] FIFO; node->arg = waiter's token */
 	_Atomic smarm_pid_t owner;     /* [owner, or hand-off] for reports */
 	uint32_t depth;                /* [owner] recursive locks beyond the first */
@@ -62,7 +63,7 @@ static inline smarm_pid_t pid_of(struct smarm__actor *a)
 /* Never switches. */
 int smarm_mutex_init(smarm_mutex_t *pm, unsigned flags)
 {
-	if (!pm || (flags & ~SMARM_MUTEX_RECURSIVE))
+	if (!pm || (flags & ~(SMARM_MUTEX_RECURSIVE | SMARM__MUTEX_TAG)))
 		return -EINVAL;
 	memset(pm, 0, sizeof *pm);
 	M(pm)->flags = flags;
@@ -322,4 +323,26 @@ smarm_pid_t smarm__mutex_owner_of(const void *pm, bool *foreign)
 	 * around a hand-off: report the word's view of who holds it. */
 	*foreign = w != 0 && p == 0;
 	return w ? p : 0;
+}
+
+/* ---- for the drop-in shim (internal.h) ---- */
+
+/* Never switches. */
+unsigned smarm__mutex_tag(const smarm_mutex_t *pm)
+{
+	return (__atomic_load_n(&M(pm)->flags, __ATOMIC_RELAXED) & SMARM__MUTEX_TAG) >>
+	       SMARM__MUTEX_TAG_SHIFT;
+}
+
+/* The flags go in before the CAS publishes the empty queue: a caller that
+ * sees `waiters` no longer equal to `found` (acquire) sees them too.
+ * Never switches. */
+void smarm__mutex_adopt(smarm_mutex_t *pm, uintptr_t found, unsigned flags)
+{
+	struct mutex *m = M(pm);
+	struct smarm__wnode *w = (struct smarm__wnode *)found;
+
+	__atomic_store_n(&m->flags, flags, __ATOMIC_RELAXED);
+	__atomic_compare_exchange_n(&m->waiters, &w, NULL, false, __ATOMIC_RELEASE,
+				    __ATOMIC_RELAXED);
 }

@@ -27,6 +27,11 @@
  * (owner-only, struct smarm__carrier.stack_cache), which makes the common
  * spawn/exit pair touch no shared cache line.
  *
+ * A stack the caller supplies (smarm__stack_adopt; drop-in mode's
+ * pthread_attr_setstack) holds its record at its top the same way, has no
+ * guard and no pool (a->pool NULL): freeing it only calls the caller's
+ * release hook, once the actor that ran on it is dead and switched away.
+ *
  * Locks: pools_lock (class lookup) and each pool's lock are leaves.
  */
 #include <string.h>
@@ -241,6 +246,17 @@ void smarm__stack_free(struct smarm__actor *a)
 	struct smarm__stack_pool *p = a->pool;
 	struct smarm__actor *batch = NULL;
 
+	if (unlikely(!p)) {
+		/* The caller's memory (smarm__stack_adopt): tell it only when
+		 * the actor has ended (a failed spawn leaves it to the caller);
+		 * the last access to the record is the read of release. */
+		void (*release)(void *) = a->release;
+		if (atomic_load_explicit(&a->state, memory_order_relaxed) == SMARM__DEAD &&
+		    release)
+			release(a->release_arg);
+		return;
+	}
+
 	if (c && p->usable == smarm__rt.stack_size &&
 	    c->nstack_cache < (int)(sizeof c->stack_cache / sizeof c->stack_cache[0])) {
 		c->stack_cache[c->nstack_cache++] = a;
@@ -292,7 +308,23 @@ void smarm__stack_drain(struct smarm__carrier *c)
 
 size_t smarm__stack_nominal(const struct smarm__actor *a)
 {
-	return a->pool->usable;
+	return a->pool ? a->pool->usable : a->stack_size;
+}
+
+struct smarm__actor *smarm__stack_adopt(void *lo, size_t size)
+{
+	uintptr_t top = (uintptr_t)lo + size;
+	struct smarm__actor *a;
+
+	/* glibc accepts PTHREAD_STACK_MIN (16 KiB) with its TCB and TLS in
+	 * it; our record is smaller. */
+	if (!lo || size < RECSZ + 4096 || top < (uintptr_t)lo)
+		return NULL;
+	a = (struct smarm__actor *)((top - RECSZ) & ~(uintptr_t)63);
+	memset(a, 0, sizeof *a);
+	a->stack_lo = lo;
+	a->stack_size = (size_t)((char *)a - (char *)lo);
+	return a;
 }
 
 void smarm__stack_stats(size_t *ncreated, size_t *pooled)

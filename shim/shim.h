@@ -74,6 +74,69 @@ int smarm__shim_run_main(int (*main_fn)(int, char **, char **), int argc, char *
 /* Default pthread stack (no attr): set by the preload's config. */
 extern size_t smarm__shim_stack_size;
 
+/* ---- thread.c, for cancel.c and attr.c ---- */
+/* Cancellation state of a drop-in green thread (cancel.c's header says how
+ * it works).  Lives in the gthread; fields marked [self] are touched only
+ * by the thread itself. */
+struct smarm__shim_cancel {
+	_Atomic bool requested; /* [any] pthread_cancel was called for it */
+	bool disabled;          /* [self] PTHREAD_CANCEL_DISABLE */
+	bool async;             /* [self] PTHREAD_CANCEL_ASYNCHRONOUS (acts as
+	                         * deferred: cancel.c) */
+	bool window;            /* [self] parked inside a cancellation point:
+	                         * stop requests are not deferred */
+	bool unwinding;         /* [self] cancelled or in pthread_exit: cleanup
+	                         * handlers are running, no more cancellation */
+	void *value;            /* [self] the exit value once unwinding */
+	void *top;              /* [self] innermost __pthread_unwind_buf_t */
+	struct _pthread_cleanup_buffer *old_top; /* [self] innermost old-ABI
+	                         * _pthread_cleanup_push buffer */
+	_Alignas(16) unsigned char exc[64]; /* [self] the forced unwind's
+	                         * struct _Unwind_Exception: never on the stack
+	                         * being unwound */
+};
+/* The calling green thread's cancellation state; NULL if the caller is not
+ * a drop-in green thread.  Never switches. */
+struct smarm__shim_cancel *smarm__shim_cancel_self(void);
+/* t's cancellation state and pid.  Never switch. */
+struct smarm__shim_cancel *smarm__shim_cancel_of(pthread_t t);
+smarm_pid_t smarm__shim_pid_of(pthread_t t);
+/* The end of the calling green thread once its cleanup handlers have run:
+ * key and TLS destructors, its TCB, then the actor ends with v.  May
+ * switch; never returns. */
+__attribute__((noreturn)) void smarm__shim_thread_exit(void *v);
+/* t's green stack (lowest usable byte, usable size) and whether it is
+ * detached, for pthread_getattr_np (attr.c).  Never switch. */
+void smarm__shim_stack_of(pthread_t t, void **lo, size_t *size);
+bool smarm__shim_detached(pthread_t t);
+/* t runs on a program-supplied stack (no guard).  Never switches. */
+bool smarm__shim_own_stack(pthread_t t);
+
+/* ---- cancel.c: cancellation points (deferred cancellation) ----
+ * Any wrapper of a call POSIX lists as a cancellation point does:
+ *
+ *	bool cp = smarm__shim_cancel_begin();   acts on a pending cancel;
+ *	                                        opens the park to one
+ *	r = <park: a runtime wait>;             -ECANCELED when cancelled
+ *	smarm__shim_cancel_end(cp);
+ *	if (r == -ECANCELED) smarm__shim_testcancel();
+ *
+ * Between begin and end nothing may pass a runtime exit point
+ * (smarm_yield, smarm_sleep): a cancel there would end the actor without
+ * its cleanup handlers.  A wrapper that cannot let its park be cut short
+ * calls only smarm__shim_testcancel() before it.  All three are no-ops for
+ * callers that are not drop-in green threads. */
+/* Act on a pending, enabled cancel: run the cleanup handlers and end the
+ * thread with PTHREAD_CANCELED (never returns then).  May switch. */
+void smarm__shim_testcancel(void);
+/* A cancel is pending and enabled: the next point acts.  Never switches. */
+bool smarm__shim_cancel_pending(void);
+bool smarm__shim_cancel_begin(void);
+void smarm__shim_cancel_end(bool opened);
+/* pthread_exit: run the cleanup handlers (forced unwinding), then
+ * smarm__shim_thread_exit(v).  May switch; never returns. */
+__attribute__((noreturn)) void smarm__shim_unwind(void *v);
+
 /* ---- everywhere: unsupported calls fail loudly ---- */
 __attribute__((noreturn, cold)) void smarm__shim_unsupported(const char *fn);
 /* Is the caller a drop-in green thread (as opposed to a carrier, the

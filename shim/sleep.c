@@ -4,17 +4,35 @@
  *
  * sleep and usleep are wrapped themselves: glibc's call its internal
  * nanosleep, which no wrapper sees (DESIGN D3).  Signals do not interrupt
- * a parked sleep (no EINTR; *rem is 0).  Every call here may switch.
+ * a parked sleep (no EINTR; *rem is 0).  The sleep calls are cancellation
+ * points (cancel.c); sched_yield is not.  Every call here may switch.
  */
 #include <unistd.h>
 
 #include "shim.h"
 
-/* Park for ns.  0, or EINTR if the thread is being stopped. */
+/* Park for ns: a cancellation point (cancel.c).  0, or EINTR if woken
+ * otherwise.  Not smarm_sleep: that is a runtime exit point, where a
+ * pthread_cancel's stop request would end the thread without its cleanup
+ * handlers. */
 static int park_ns(int64_t ns)
 {
-	int r = smarm_sleep(ns);
-	return r < 0 ? EINTR : 0;
+	struct smarm__actor *self = smarm__self();
+	intptr_t r;
+	bool cp;
+
+	smarm__shim_testcancel();
+	if (ns <= 0) {
+		smarm_yield();
+		return 0;
+	}
+	cp = smarm__shim_cancel_begin();
+	smarm__wait_prepare(self, "sleep", NULL);
+	r = smarm__park(smarm__deadline(ns));
+	smarm__shim_cancel_end(cp);
+	if (r == -ECANCELED)
+		smarm__shim_testcancel();
+	return r == -ETIMEDOUT ? 0 : EINTR;
 }
 
 static bool bad_ts(const struct timespec *ts)
@@ -55,7 +73,9 @@ SMARM_API int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 		return EINVAL;
 	ns = (flags & TIMER_ABSTIME) ? smarm__shim_rel_ns(clk, req)
 				     : (int64_t)req->tv_sec * 1000000000 + req->tv_nsec;
-	if (ns > 0 && park_ns(ns) != 0)
+	if (ns <= 0)
+		smarm__shim_testcancel();
+	else if (park_ns(ns) != 0)
 		return EINTR;
 	if (rem && !(flags & TIMER_ABSTIME))
 		rem->tv_sec = rem->tv_nsec = 0;

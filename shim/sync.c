@@ -3,12 +3,23 @@
  * (smarm_mutex_t in pthread_mutex_t, ...), so PTHREAD_*_INITIALIZER (all
  * zero bytes) is a valid unlocked smarm object and nothing is allocated.
  *
- * Mutex kinds: recursive is the runtime's recursive flavour; normal and
- * errorcheck both behave as errorcheck (relock by the owner: EDEADLK;
- * unlock by another thread: EPERM) — where a normal mutex would deadlock
- * or be undefined, the program gets an error code instead.  The static
- * PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP (non-zero bytes) is not
- * understood: use pthread_mutex_init with a recursive attr.
+ * Mutex kinds: the pthread kind is kept in the runtime mutex's tag bits
+ * (SMARM__MUTEX_TAG).  Recursive is the runtime's recursive flavour;
+ * errorcheck is the runtime's default (relock by the owner: EDEADLK;
+ * unlock by another thread: EPERM); normal (the default) and adaptive
+ * deadlock when their owner locks them again, as natively: the green
+ * thread parks for good (or until a timedlock's deadline: ETIMEDOUT),
+ * visible as such in a dump.  An unlock by a thread that does not own a
+ * normal mutex returns EPERM (natively undefined: glibc unlocks it).
+ * glibc's static initialisers for the other kinds
+ * (PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP, ..._ERRORCHECK_..., ..._ADAPTIVE_...)
+ * leave the kind in __kind, where the runtime keeps its queue pointer: the
+ * first call on such a mutex adopts it (mx() below).
+ *
+ * Cancellation points (cancel.c): the cond waits and sem_wait's family.
+ * A cond wait cut short by a cancel takes the mutex back (the handlers run
+ * with it held, as POSIX says) and passes on a signal it may have
+ * consumed (a spurious wake-up for another waiter, which POSIX allows).
  *
  * Readers-writer locks, barriers and unnamed semaphores map the same way
  * (their comments below say where the semantics differ).
@@ -35,6 +46,42 @@ _Static_assert(sizeof(smarm_cond_t) + sizeof(int) <= sizeof(pthread_cond_t), "co
 _Static_assert(sizeof(smarm_once_t) == sizeof(pthread_once_t), "once size");
 
 #define MX(m) ((smarm_mutex_t *)(m))
+#define TAG(kind) ((unsigned)(kind) << SMARM__MUTEX_TAG_SHIFT)
+
+static unsigned kind_flags(int kind)
+{
+	return (kind == PTHREAD_MUTEX_RECURSIVE ? SMARM_MUTEX_RECURSIVE : 0) | TAG(kind);
+}
+
+/* The runtime mutex inside m, adopting a static initialiser's kind first
+ * (a queue pointer is 8-aligned: its low word is never a kind 1..3).
+ * Never switches. */
+static inline smarm_mutex_t *mx(pthread_mutex_t *m)
+{
+	int k = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
+
+	if (unlikely(k >= PTHREAD_MUTEX_RECURSIVE && k <= PTHREAD_MUTEX_ADAPTIVE_NP))
+		smarm__mutex_adopt(MX(m), (uintptr_t)k, kind_flags(k));
+	return MX(m);
+}
+
+/* The owner locked a mutex again: an errorcheck mutex says so; any other
+ * kind deadlocks, as natively, until the timeout (relative ns) if any.
+ * May switch. */
+static int relocked(pthread_mutex_t *m, int64_t timeout)
+{
+	struct smarm__actor *self = smarm__self();
+	int64_t deadline = smarm__deadline(timeout);
+
+	if (smarm__mutex_tag(MX(m)) == PTHREAD_MUTEX_ERRORCHECK || !self ||
+	    !smarm__shim_in_green())
+		return EDEADLK;
+	for (;;) {
+		smarm__wait_prepare(self, "pthread_mutex_lock by its owner (deadlock)", m);
+		if (smarm__park(deadline) == -ETIMEDOUT)
+			return ETIMEDOUT;
+	}
+}
 #define CV(c) ((smarm_cond_t *)(c))
 /* The clock of a condition variable: the last int of pthread_cond_t. */
 #define CV_CLOCK(c) (((int *)(c))[sizeof(pthread_cond_t) / sizeof(int) - 1])
@@ -57,24 +104,26 @@ SMARM_API int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *
 		    v == PTHREAD_PRIO_PROTECT)
 			smarm__shim_unsupported("pthread_mutex_init (PTHREAD_PRIO_PROTECT)");
 	}
+	if (type < PTHREAD_MUTEX_NORMAL || type > PTHREAD_MUTEX_ADAPTIVE_NP)
+		return EINVAL;
 	memset(m, 0, sizeof *m);
-	return -smarm_mutex_init(MX(m), type == PTHREAD_MUTEX_RECURSIVE
-					       ? SMARM_MUTEX_RECURSIVE : 0);
+	return -smarm_mutex_init(MX(m), kind_flags(type));
 }
 
 SMARM_API int pthread_mutex_destroy(pthread_mutex_t *m)
 {
-	return -smarm_mutex_fini(MX(m));
+	return -smarm_mutex_fini(mx(m));
 }
 
 SMARM_API int pthread_mutex_lock(pthread_mutex_t *m)
 {
-	return -smarm_mutex_lock(MX(m), SMARM_FOREVER);
+	int r = smarm_mutex_lock(mx(m), SMARM_FOREVER);
+	return r == -EDEADLK ? relocked(m, SMARM_FOREVER) : -r;
 }
 
 SMARM_API int pthread_mutex_trylock(pthread_mutex_t *m)
 {
-	return -smarm_mutex_trylock(MX(m));
+	return -smarm_mutex_trylock(mx(m));
 }
 
 SMARM_API int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
@@ -84,7 +133,10 @@ SMARM_API int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 		return EINVAL;
 	if (abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000)
 		return EINVAL;
-	return -smarm_mutex_lock(MX(m), smarm__shim_rel_ns(clk, abstime));
+
+	int64_t ns = smarm__shim_rel_ns(clk, abstime);
+	int r = smarm_mutex_lock(mx(m), ns);
+	return r == -EDEADLK ? relocked(m, ns) : -r;
 }
 
 SMARM_API int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
@@ -94,25 +146,21 @@ SMARM_API int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
 
 SMARM_API int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	return -smarm_mutex_unlock(MX(m));
+	return -smarm_mutex_unlock(mx(m));
 }
 
-SMARM_API int pthread_mutex_consistent(pthread_mutex_t *m)
-{
-	(void)m;
-	smarm__shim_unsupported("pthread_mutex_consistent");
-}
-
+/* Only PTHREAD_PRIO_PROTECT mutexes have a priority ceiling, and those
+ * are refused at init: every other mutex gets glibc's answer, EINVAL. */
 SMARM_API int pthread_mutex_getprioceiling(const pthread_mutex_t *m, int *p)
 {
 	(void)m, (void)p;
-	smarm__shim_unsupported("pthread_mutex_getprioceiling");
+	return EINVAL;
 }
 
 SMARM_API int pthread_mutex_setprioceiling(pthread_mutex_t *m, int p, int *old)
 {
 	(void)m, (void)p, (void)old;
-	smarm__shim_unsupported("pthread_mutex_setprioceiling");
+	return EINVAL;
 }
 
 /* ---- condition variables ---- */
@@ -138,9 +186,23 @@ SMARM_API int pthread_cond_destroy(pthread_cond_t *c)
 	return -smarm_cond_fini(CV(c));
 }
 
+/* A cancellation point.  May switch. */
+static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t timeout)
+{
+	bool cp = smarm__shim_cancel_begin();
+	int r = smarm_cond_wait(CV(c), mx(m), timeout);
+
+	smarm__shim_cancel_end(cp);
+	if (cp && smarm__shim_cancel_pending()) {
+		smarm_cond_signal(CV(c));
+		smarm__shim_testcancel();
+	}
+	return -r;
+}
+
 SMARM_API int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
-	return -smarm_cond_wait(CV(c), MX(m), SMARM_FOREVER);
+	return cond_wait(c, m, SMARM_FOREVER);
 }
 
 SMARM_API int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
@@ -150,7 +212,7 @@ SMARM_API int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 		return EINVAL;
 	if (abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000)
 		return EINVAL;
-	return -smarm_cond_wait(CV(c), MX(m), smarm__shim_rel_ns(clk, abstime));
+	return cond_wait(c, m, smarm__shim_rel_ns(clk, abstime));
 }
 
 SMARM_API int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
@@ -316,10 +378,21 @@ SMARM_API int sem_destroy(sem_t *s)
 	return sem_ret(smarm_sem_fini(SE(s)));
 }
 
+/* A cancellation point.  May switch. */
+static int sem_park(sem_t *s, int64_t timeout)
+{
+	bool cp = smarm__shim_cancel_begin();
+	int r = smarm_sem_wait(SE(s), timeout);
+
+	smarm__shim_cancel_end(cp);
+	if (r == -ECANCELED)
+		smarm__shim_testcancel();
+	return sem_ret(r == -ECANCELED ? -EINTR : r);
+}
+
 SMARM_API int sem_wait(sem_t *s)
 {
-	int r = smarm_sem_wait(SE(s), SMARM_FOREVER);
-	return sem_ret(r == -ECANCELED ? -EINTR : r);
+	return sem_park(s, SMARM_FOREVER);
 }
 
 SMARM_API int sem_trywait(sem_t *s)
@@ -329,13 +402,10 @@ SMARM_API int sem_trywait(sem_t *s)
 
 SMARM_API int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abstime)
 {
-	int r;
-
 	if ((clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) || abstime->tv_nsec < 0 ||
 	    abstime->tv_nsec >= 1000000000)
 		return sem_ret(-EINVAL);
-	r = smarm_sem_wait(SE(s), smarm__shim_rel_ns(clk, abstime));
-	return sem_ret(r == -ECANCELED ? -EINTR : r);
+	return sem_park(s, smarm__shim_rel_ns(clk, abstime));
 }
 
 SMARM_API int sem_timedwait(sem_t *s, const struct timespec *abstime)

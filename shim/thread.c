@@ -12,7 +12,10 @@
  *
  * Lifetime of a gthread: two references, the thread's own and the one that
  * pthread_join or pthread_detach gives up (a detached create starts with
- * one).  Whoever drops the last frees it.
+ * one).  Whoever drops the last frees it.  A thread on a program-supplied
+ * stack (pthread_attr_setstack) keeps its own reference until the
+ * runtime's release hook says it is off that stack for good, and join
+ * waits for that hook: the program may free the stack once join returns.
  *
  * Keys: numbers come from glibc's own pthread_key_create (so non-green
  * threads — carriers, and libraries running there such as mimalloc — keep
@@ -21,6 +24,13 @@
  * first use, tagged with the key's generation so a deleted and re-created
  * key reads NULL as POSIX requires.  Destructors run at thread exit, up to
  * PTHREAD_DESTRUCTOR_ITERATIONS rounds.
+ *
+ * A green thread runs with the runtime's stop requests deferred
+ * (smarm__exit_defer) from its first instruction: pthread_cancel uses them
+ * only to cut a park short inside a cancellation point (cancel.c), never to
+ * end the thread at a runtime exit point.  The value a joiner gets is the
+ * gthread's `retval`, never the runtime's (a pending stop request turns the
+ * runtime's record of a normal end into SHUTDOWN).
  *
  * Switching: join (all forms) and exit may switch (exit never returns);
  * create, detach, self, equal, the key calls and the name calls never
@@ -46,6 +56,14 @@ struct gthread {
 	void *arg;                  /* [create] */
 	_Atomic int refs;           /* see the file's header */
 	bool is_main;               /* [create] the root: main() */
+	_Atomic bool detached;      /* [create, detach] for pthread_getattr_np */
+	void *user_lo;              /* [create] a program-supplied stack */
+	size_t user_size;           /* (pthread_attr_setstack), else NULL/0 */
+	_Atomic bool user_free;     /* [release hook] the thread is off it */
+	void *retval;               /* [self, before its end] what join returns */
+	void *stack_lo;             /* [self, at start] its stack, for */
+	size_t stack_size;          /* pthread_getattr_np once it has ended */
+	struct smarm__shim_cancel cancel; /* cancel.c */
 	struct kval *keys[NKBLOCKS]; /* [self] green values, lazily */
 	char name[16];              /* [self] pthread_setname_np; starts as the
 	                             * creator's, as Linux copies comm */
@@ -120,34 +138,96 @@ static void thread_end(struct gthread *g)
 	g->tcb = NULL;
 }
 
+/* What every drop-in green thread does first, on its own stack. */
+static void thread_begin(struct gthread *g)
+{
+	struct smarm__actor *a = smarm__self();
+
+	smarm__exit_defer(a); /* see the file's header */
+	g->stack_lo = a->stack_lo;
+	g->stack_size = a->stack_size;
+	smarm__tcb_enter(g->tcb);
+	g_self = g;
+}
+
 static void *thread_start(void *p)
 {
 	struct gthread *g = p;
-	void *v;
 
-	smarm__tcb_enter(g->tcb);
-	g_self = g;
-	v = g->fn(g->arg);
-	thread_end(g);
-	gthread_unref(g);
-	return v;
+	thread_begin(g);
+	smarm__shim_thread_exit(g->fn(g->arg));
 }
 
-/* The stack a pthread attr asks for: its size if the program set one, our
- * default otherwise (glibc reports its own 8 MiB default for an attr that
- * never set a size: that is "not set" too). */
-static size_t attr_stack(const pthread_attr_t *attr)
+void smarm__shim_thread_exit(void *v)
+{
+	struct gthread *g = gself();
+
+	g->retval = v;
+	thread_end(g);
+	if (!g->is_main && !g->user_lo) /* else: user_stack_released */
+		gthread_unref(g);
+	/* The main thread's pthread_exit: the process lives on until the
+	 * last thread ends, then exits 0 (preload/entry.c), as natively. */
+	smarm_exit(v);
+}
+
+/* A thread on a program-supplied stack is off it for good (the runtime's
+ * release hook, on some carrier): only now may a joiner return, since the
+ * program may free the stack then.  Holds the thread's own reference until
+ * here.  Never switches. */
+static void user_stack_released(void *p)
+{
+	struct gthread *g = p;
+
+	atomic_store_explicit(&g->user_free, true, memory_order_release);
+	gthread_unref(g);
+}
+
+struct smarm__shim_cancel *smarm__shim_cancel_self(void)
+{
+	struct gthread *g = gself();
+	return g ? &g->cancel : NULL;
+}
+
+struct smarm__shim_cancel *smarm__shim_cancel_of(pthread_t t)
+{
+	return &((struct gthread *)t)->cancel;
+}
+
+smarm_pid_t smarm__shim_pid_of(pthread_t t)
+{
+	return ((struct gthread *)t)->pid;
+}
+
+/* glibc's default thread stack size now (pthread_setattr_default_np
+ * changes it).  Never switches. */
+static size_t default_stack(void)
 {
 	pthread_attr_t d;
-	size_t sz = 0, dsz = 0;
+	size_t dsz = 0;
 
-	if (!attr || pthread_attr_getstacksize(attr, &sz) != 0)
-		return smarm__shim_stack_size;
 	if (pthread_getattr_default_np(&d) == 0) {
 		pthread_attr_getstacksize(&d, &dsz);
 		pthread_attr_destroy(&d);
 	}
-	return sz == dsz ? smarm__shim_stack_size : sz;
+	return dsz;
+}
+
+/* glibc's default as it was before main: the one the program did not ask
+ * for (set by main_start). */
+static size_t initial_default_stack;
+
+/* The stack a pthread attr asks for: its size if the program set one; if
+ * not (no attr, or glibc reports its default for an attr that never set a
+ * size), the default the program set with pthread_setattr_default_np, and
+ * otherwise ours (SMARM_STACK_SIZE). */
+static size_t attr_stack(const pthread_attr_t *attr)
+{
+	size_t sz = 0, dsz = default_stack();
+
+	if (attr && pthread_attr_getstacksize(attr, &sz) == 0 && sz != dsz)
+		return sz;
+	return dsz != initial_default_stack ? dsz : smarm__shim_stack_size;
 }
 
 SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
@@ -156,12 +236,18 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	struct smarm_spawn_opts o = {.name = "pthread"};
 	struct gthread *g;
 	int ds = PTHREAD_CREATE_JOINABLE, r;
+	struct smarm__actor *own = NULL;
+	void *g_lo = NULL;
+	size_t g_size = 0;
 
 	if (!smarm__shim_in_green())
 		smarm__shim_unsupported("pthread_create outside main and its threads "
 					"(a constructor or destructor)");
 	if (attr && pthread_attr_getdetachstate(attr, &ds) != 0)
 		return EINVAL;
+	if (attr && pthread_attr_getstack(attr, &g_lo, &g_size) == 0 &&
+	    (uintptr_t)g_lo + g_size == 0)
+		g_lo = NULL; /* glibc: no stack set is a NULL top */
 	o.stack_size = attr_stack(attr);
 	if (ds == PTHREAD_CREATE_DETACHED)
 		o.flags |= SMARM_SPAWN_DETACHED;
@@ -172,6 +258,19 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	memcpy(g->name, ((struct gthread *)pthread_self())->name, sizeof g->name);
 	o.name = g->name; /* the actor's name too: dumps show it */
 	atomic_init(&g->refs, ds == PTHREAD_CREATE_DETACHED ? 1 : 2);
+	atomic_init(&g->detached, ds == PTHREAD_CREATE_DETACHED);
+	if (g_lo) {
+		/* pthread_attr_setstack: the record goes at the top of the
+		 * program's stack, as glibc's TCB would (runtime/stack.c). */
+		if (!(own = smarm__stack_adopt(g_lo, g_size))) {
+			free(g);
+			return EINVAL;
+		}
+		own->release = user_stack_released;
+		own->release_arg = g;
+		g->user_lo = g_lo;
+		g->user_size = g_size;
+	}
 	if (!(g->tcb = smarm__tcb_new())) {
 		free(g);
 		return EAGAIN;
@@ -179,7 +278,8 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	/* The gthread is published through *t before the thread can run
 	 * (it may run at once on another carrier and read g->pid). */
 	*t = (pthread_t)g;
-	if ((r = smarm_spawn(&g->pid, thread_start, g, &o)) < 0) {
+	if ((r = own ? smarm__spawn_on(&g->pid, thread_start, g, &o, own)
+		     : smarm_spawn(&g->pid, thread_start, g, &o)) < 0) {
 		smarm__tcb_free(g->tcb);
 		free(g);
 		return r == -EINVAL ? EINVAL : EAGAIN;
@@ -188,11 +288,13 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 }
 
 /* Join with a timeout (relative ns, SMARM_FOREVER); a timeout returns
- * `late` (EBUSY for tryjoin, ETIMEDOUT otherwise).  May switch. */
+ * `late` (EBUSY for tryjoin, ETIMEDOUT otherwise).  All but tryjoin are
+ * cancellation points.  May switch. */
 static int join(pthread_t t, void **ret, int64_t timeout, int late, const char *fn)
 {
 	struct gthread *g = (struct gthread *)t;
 	void *v = NULL;
+	bool cp;
 	int r;
 
 	if (!smarm__shim_in_green())
@@ -201,17 +303,23 @@ static int join(pthread_t t, void **ret, int64_t timeout, int late, const char *
 		return EDEADLK;
 	if (g->is_main)
 		smarm__shim_unsupported(fn); /* of the main thread */
+	cp = late != EBUSY && smarm__shim_cancel_begin();
 	r = smarm_join_timeout(g->pid, &v, timeout);
-	if (r == -EOWNERDEAD) {
-		v = PTHREAD_CANCELED;
+	smarm__shim_cancel_end(cp);
+	if (r == -ECANCELED)
+		smarm__shim_testcancel();
+	if (r == -EOWNERDEAD) /* a pthread_cancel's stop request: see the top */
 		r = 0;
-	}
 	if (r == -ETIMEDOUT)
 		return late;
 	if (r < 0)
 		return -r;
 	if (ret)
-		*ret = v;
+		*ret = g->retval;
+	/* A program-supplied stack may be freed as soon as join returns:
+	 * wait until the thread is off it (a few switches at most). */
+	while (g->user_lo && !atomic_load_explicit(&g->user_free, memory_order_acquire))
+		smarm_yield();
 	gthread_unref(g);
 	return 0;
 }
@@ -250,6 +358,7 @@ SMARM_API int pthread_detach(pthread_t t)
 		smarm__shim_unsupported("pthread_detach of the main thread");
 	if ((r = smarm_detach(g->pid)) < 0)
 		return -r;
+	atomic_store(&g->detached, true);
 	gthread_unref(g);
 	return 0;
 }
@@ -265,18 +374,12 @@ SMARM_API int pthread_equal(pthread_t a, pthread_t b)
 	return a == b;
 }
 
+/* Cleanup handlers first (cancel.c), then smarm__shim_thread_exit. */
 SMARM_API __attribute__((noreturn)) void pthread_exit(void *v)
 {
-	struct gthread *g = gself();
-
-	if (!g)
+	if (!gself())
 		smarm__shim_unsupported("pthread_exit outside main and its threads");
-	thread_end(g);
-	if (!g->is_main)
-		gthread_unref(g);
-	/* The main thread's pthread_exit: the process lives on until the
-	 * last thread ends, then exits 0 (preload/entry.c), as natively. */
-	smarm_exit(v);
+	smarm__shim_unwind(v);
 }
 
 /* ---- the root thread: main() ---- */
@@ -292,6 +395,7 @@ static void *main_start(void *p)
 	struct main_args *m = p;
 
 	main_g.pid = smarm_self();
+	initial_default_stack = default_stack();
 	/* Linux names the first thread after the program (comm, 15 bytes). */
 	strncpy(main_g.name, program_invocation_short_name, sizeof main_g.name - 1);
 	smarm__pid_set_name(main_g.pid, main_g.name);
@@ -300,8 +404,7 @@ static void *main_start(void *p)
 		exit(127);
 	}
 	atomic_init(&main_g.refs, 1);
-	smarm__tcb_enter(main_g.tcb);
-	g_self = &main_g;
+	thread_begin(&main_g);
 	/* Returning from main is exit(status), as __libc_start_main does. */
 	exit(m->fn(m->argc, m->argv, m->envp));
 }
@@ -402,40 +505,36 @@ SMARM_API int pthread_getname_np(pthread_t t, char *buf, size_t len)
 	return 0;
 }
 
-/* D5: a green thread's attributes report its green stack (garbage
- * collectors and other runtimes scan it). */
-SMARM_API int pthread_getattr_np(pthread_t t, pthread_attr_t *attr)
-{
-	struct smarm__actor *a = smarm__self();
-	int r;
+/* ---- for attr.c ---- */
 
-	if (!gself() || (struct gthread *)t != gself() || !a)
-		smarm__shim_unsupported("pthread_getattr_np of another thread");
-	if ((r = pthread_attr_init(attr)) != 0)
-		return r;
-	return pthread_attr_setstack(attr, a->stack_lo, a->stack_size);
+void smarm__shim_stack_of(pthread_t t, void **lo, size_t *size)
+{
+	struct gthread *g = (struct gthread *)t;
+	struct smarm__slot *slot;
+	struct smarm__actor *a;
+
+	/* A live thread: its actor record, pinned by the slot lock.  One that
+	 * has ended (not yet joined): what it recorded when it started. */
+	if (g->user_lo) {
+		/* What the program gave, as glibc reports it. */
+		*lo = g->user_lo;
+		*size = g->user_size;
+	} else if ((a = smarm__pid_lock(g->pid, &slot))) {
+		*lo = a->stack_lo;
+		*size = a->stack_size;
+		smarm__pid_unlock(slot);
+	} else {
+		*lo = g->stack_lo;
+		*size = g->stack_size;
+	}
 }
 
-/* Cancellation never happens (pthread_cancel fails loudly), so the state
- * calls only keep the bookkeeping POSIX asks for. */
-SMARM_API int pthread_setcancelstate(int state, int *old)
+bool smarm__shim_own_stack(pthread_t t)
 {
-	if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
-		return EINVAL;
-	if (old)
-		*old = PTHREAD_CANCEL_ENABLE;
-	return 0;
+	return ((struct gthread *)t)->user_lo != NULL;
 }
 
-SMARM_API int pthread_setcanceltype(int type, int *old)
+bool smarm__shim_detached(pthread_t t)
 {
-	if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
-		return EINVAL;
-	if (old)
-		*old = PTHREAD_CANCEL_DEFERRED;
-	return 0;
-}
-
-SMARM_API void pthread_testcancel(void)
-{
+	return atomic_load(&((struct gthread *)t)->detached);
 }

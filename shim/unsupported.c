@@ -16,21 +16,15 @@ __attribute__((noreturn)) void smarm__shim_unsupported(const char *fn);
 		smarm__shim_unsupported(#name);                                \
 	}
 
-/* Threads: cancellation, signals, scheduling. */
-UNSUPPORTED(pthread_cancel)
+/* Signals to and masks of a green thread (issue 8's signal work). */
 UNSUPPORTED(pthread_kill)
 UNSUPPORTED(pthread_sigmask)
 UNSUPPORTED(pthread_sigqueue)
-UNSUPPORTED(pthread_setaffinity_np)
-UNSUPPORTED(pthread_getaffinity_np)
-UNSUPPORTED(pthread_setschedparam)
-UNSUPPORTED(pthread_getschedparam)
-UNSUPPORTED(pthread_setschedprio)
-UNSUPPORTED(pthread_getcpuclockid)
-UNSUPPORTED(__pthread_register_cancel)
-UNSUPPORTED(__pthread_register_cancel_defer)
-UNSUPPORTED(__pthread_unwind_next)
-/* Named semaphores. */
+/* Robust mutexes are refused at init, so nothing can need this. */
+UNSUPPORTED(pthread_mutex_consistent)
+UNSUPPORTED(pthread_mutex_consistent_np)
+/* Named semaphores: a file in /dev/shm that other processes may map; the
+ * runtime's semaphores cannot wake a waiter in another process. */
 UNSUPPORTED(sem_open)
 UNSUPPORTED(sem_close)
 UNSUPPORTED(sem_unlink)
