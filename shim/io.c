@@ -625,9 +625,9 @@ static long do_accept(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 		return n;
 	if ((fl = SYS(fcntl, fd, F_GETFL, 0)) < 0)
 		return fl;
-	/* The program's O_NONBLOCK listener, or one beyond io.c's table:
-	 * the plain call. */
-	if ((fl & O_NONBLOCK) || n == -EINVAL) {
+	/* The program's O_NONBLOCK listener, one beyond io.c's table, or
+	 * not a socket (ENOTSOCK at once): the plain call. */
+	if ((fl & O_NONBLOCK) || n != SMARM__FD_SOCK) {
 		n = SYS6(accept4, fd, addr, alen, flags, 0, 0);
 		if (n >= 0)
 			smarm__fd_renew((int)n, SMARM__FD_SOCK);

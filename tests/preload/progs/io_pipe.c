@@ -1,0 +1,129 @@
+/* io_pipe: pipes between threads — read/write and readv/writev ping-pong,
+ * short reads, EOF, EPIPE (SIGPIPE ignored), a program's own O_NONBLOCK
+ * pipe (EAGAIN at once), pread/pwrite on a file, EBADF. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define ROUNDS 2000
+
+static int ab[2], ba[2];
+
+static void *echo(void *arg)
+{
+	char buf[64];
+	long total = 0;
+	ssize_t n;
+
+	(void)arg;
+	/* Echo until EOF, half with read/write, half with readv/writev. */
+	for (int i = 0;; i++) {
+		if (i & 1) {
+			struct iovec v[2] = {{buf, 3}, {buf + 3, sizeof buf - 3}};
+			n = readv(ab[0], v, 2);
+		} else {
+			n = read(ab[0], buf, sizeof buf);
+		}
+		if (n <= 0)
+			break;
+		total += n;
+		if (i & 1) {
+			struct iovec v[2] = {{buf, 1}, {buf + 1, (size_t)n - 1}};
+			if (writev(ba[1], v, 2) != n)
+				abort();
+		} else if (write(ba[1], buf, (size_t)n) != n) {
+			abort();
+		}
+	}
+	printf("echo: %ld bytes, then %s\n", total, n == 0 ? "EOF" : strerror(errno));
+	close(ba[1]);
+	return NULL;
+}
+
+int main(void)
+{
+	pthread_t t;
+	char msg[32], back[32];
+	long sum = 0;
+
+	if (pipe(ab) || pipe(ba))
+		return 1;
+	pthread_create(&t, NULL, echo, NULL);
+	for (int i = 0; i < ROUNDS; i++) {
+		int len = snprintf(msg, sizeof msg, "ping %d", i);
+		ssize_t got = 0, n;
+		if (write(ab[1], msg, (size_t)len) != len)
+			return 2;
+		while (got < len && (n = read(ba[0], back + got, sizeof back - (size_t)got)) > 0)
+			got += n;
+		if (got != len || memcmp(msg, back, (size_t)len) != 0)
+			return 3;
+		sum += len;
+	}
+	printf("ping-pong: %d rounds, %ld bytes\n", ROUNDS, sum);
+	close(ab[1]);
+	pthread_join(t, NULL);
+	printf("after EOF: read returns %zd\n", read(ba[0], back, sizeof back));
+	close(ba[0]);
+
+	/* A short read: ask for more than is there. */
+	int p[2];
+	pipe(p);
+	write(p[1], "abc", 3);
+	printf("short read: %zd\n", read(p[0], back, sizeof back));
+
+	/* EPIPE, SIGPIPE ignored. */
+	signal(SIGPIPE, SIG_IGN);
+	close(p[0]);
+	errno = 0;
+	printf("write to a closed pipe: %zd %s\n", write(p[1], "x", 1), strerror(errno));
+	close(p[1]);
+
+	/* The program's own O_NONBLOCK: EAGAIN at once, never a wait. */
+	pipe(p);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	errno = 0;
+	ssize_t r = read(p[0], back, sizeof back);
+	printf("O_NONBLOCK empty read: %zd %s\n", r, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	static char big[1 << 16];
+	long filled = 0;
+	while ((r = write(p[1], big, sizeof big)) > 0)
+		filled += r;
+	printf("O_NONBLOCK fill: %ld bytes, then %s\n", filled,
+	       errno == EAGAIN ? "EAGAIN" : strerror(errno));
+	printf("flags kept: %s\n", (fcntl(p[0], F_GETFL) & O_NONBLOCK) ? "O_NONBLOCK" : "none");
+	close(p[0]);
+	close(p[1]);
+
+	/* Files: pwrite/pread at offsets, the file position untouched. */
+	char path[] = "/tmp/smarm_io_pipe_XXXXXX";
+	int fd = mkstemp(path);
+	unlink(path);
+	write(fd, "hello world", 11);
+	pwrite(fd, "W", 1, 6);
+	memset(back, 0, sizeof back);
+	printf("pread: %zd '%s'\n", pread(fd, back, 11, 0), back);
+	printf("position: %ld\n", (long)lseek(fd, 0, SEEK_CUR));
+	lseek(fd, 0, SEEK_SET);
+	memset(back, 0, sizeof back);
+	printf("read file: %zd '%s'\n", read(fd, back, sizeof back), back);
+	errno = 0;
+	printf("pread negative offset: %zd %s\n", pread(fd, back, 1, -5), strerror(errno));
+	close(fd);
+
+	/* Bad descriptors. */
+	errno = 0;
+	printf("read closed fd: %zd %s\n", read(fd, back, 1), strerror(errno));
+	errno = 0;
+	printf("write fd -1: %zd %s\n", write(-1, back, 1), strerror(errno));
+	errno = 0;
+	printf("close closed fd: %d %s\n", close(fd), strerror(errno));
+	return 0;
+}

@@ -1,0 +1,160 @@
+/* io_sock: socket semantics — MSG_WAITALL, SO_RCVTIMEO, recvmsg/sendmsg
+ * with vectors, recvfrom/sendto on UDP, EPIPE on a closed peer (SIGPIPE
+ * ignored), ECONNREFUSED, EINPROGRESS from a non-blocking connect, EAGAIN
+ * from a program's own O_NONBLOCK listener, ENOTSOCK. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static int sv[2];
+
+static const char *err(void)
+{
+	switch (errno) {
+	case EAGAIN: return "EAGAIN";
+	case EPIPE: return "EPIPE";
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case EINPROGRESS: return "EINPROGRESS";
+	case ENOTSOCK: return "ENOTSOCK";
+	case EBADF: return "EBADF";
+	default: return strerror(errno);
+	}
+}
+
+static void *dribble(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 5; i++) {
+		usleep(5000);
+		send(sv[1], "abcd", 4, 0);
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	char buf[64] = {0};
+	pthread_t t;
+	ssize_t n;
+
+	signal(SIGPIPE, SIG_IGN);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+
+	/* MSG_WAITALL gathers five sends. */
+	pthread_create(&t, NULL, dribble, NULL);
+	n = recv(sv[0], buf, 20, MSG_WAITALL);
+	pthread_join(t, NULL);
+	printf("MSG_WAITALL: %zd '%.20s'\n", n, buf);
+
+	/* SO_RCVTIMEO: EAGAIN after the timeout. */
+	struct timeval tv = {0, 30000};
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	errno = 0;
+	n = recv(sv[0], buf, sizeof buf, 0);
+	printf("SO_RCVTIMEO recv: %zd %s\n", n, err());
+	errno = 0;
+	n = read(sv[0], buf, sizeof buf);
+	printf("SO_RCVTIMEO read: %zd %s\n", n, err());
+
+	/* The caller's own MSG_DONTWAIT. */
+	errno = 0;
+	n = recv(sv[1], buf, sizeof buf, MSG_DONTWAIT);
+	printf("MSG_DONTWAIT: %zd %s\n", n, err());
+
+	/* sendmsg/recvmsg with vectors. */
+	struct iovec out[3] = {{"one ", 4}, {"two ", 4}, {"three", 5}};
+	struct msghdr m = {.msg_iov = out, .msg_iovlen = 3};
+	printf("sendmsg: %zd\n", sendmsg(sv[1], &m, 0));
+	char a[5] = {0}, b[20] = {0};
+	struct iovec in[2] = {{a, 4}, {b, sizeof b - 1}};
+	struct msghdr mi = {.msg_iov = in, .msg_iovlen = 2};
+	n = recvmsg(sv[0], &mi, 0);
+	printf("recvmsg: %zd '%s' '%s'\n", n, a, b);
+
+	/* EPIPE once the peer is gone. */
+	close(sv[0]);
+	errno = 0;
+	n = send(sv[1], "x", 1, 0);
+	printf("send to a closed peer: %zd %s\n", n, err());
+	errno = 0;
+	n = write(sv[1], "x", 1);
+	printf("write to a closed peer: %zd %s\n", n, err());
+	close(sv[1]);
+
+	/* UDP: sendto/recvfrom with addresses. */
+	struct sockaddr_in u = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t ul = sizeof u;
+	int us = socket(AF_INET, SOCK_DGRAM, 0), uc = socket(AF_INET, SOCK_DGRAM, 0);
+	bind(us, (struct sockaddr *)&u, sizeof u);
+	getsockname(us, (struct sockaddr *)&u, &ul);
+	printf("sendto: %zd\n", sendto(uc, "datagram", 8, 0, (struct sockaddr *)&u, sizeof u));
+	struct sockaddr_in from;
+	socklen_t fl = sizeof from;
+	memset(buf, 0, sizeof buf);
+	n = recvfrom(us, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+	printf("recvfrom: %zd '%s' from %s\n", n, buf, inet_ntoa(from.sin_addr));
+	close(us);
+	close(uc);
+
+	/* ECONNREFUSED: a port nobody listens on (bound, never listening). */
+	struct sockaddr_in dead = {.sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t dl = sizeof dead;
+	int hold = socket(AF_INET, SOCK_STREAM, 0);
+	bind(hold, (struct sockaddr *)&dead, sizeof dead);
+	getsockname(hold, (struct sockaddr *)&dead, &dl);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 0;
+	printf("connect refused: %d %s\n", connect(c, (struct sockaddr *)&dead, sizeof dead),
+	       err());
+	close(c);
+
+	/* A listener, non-blocking connect, O_NONBLOCK accept. */
+	struct sockaddr_in la = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t ll = sizeof la;
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	bind(l, (struct sockaddr *)&la, sizeof la);
+	listen(l, 8);
+	getsockname(l, (struct sockaddr *)&la, &ll);
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	errno = 0;
+	printf("O_NONBLOCK accept, nothing queued: %d %s\n", accept(l, NULL, NULL), err());
+	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	errno = 0;
+	int r = connect(c, (struct sockaddr *)&la, sizeof la);
+	printf("non-blocking connect: %d %s\n", r, r == 0 ? "connected" : err());
+	struct pollfd p = {.fd = c, .events = POLLOUT};
+	printf("poll for the connection: %d %s\n", poll(&p, 1, 5000),
+	       (p.revents & POLLOUT) ? "POLLOUT" : "?");
+	int soerr = -1;
+	socklen_t sl = sizeof soerr;
+	getsockopt(c, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+	printf("SO_ERROR: %d\n", soerr);
+	int a2 = accept(l, NULL, NULL);
+	printf("accept: %s\n", a2 >= 0 ? "a new fd" : err());
+	close(a2);
+	close(c);
+	close(l);
+	close(hold);
+
+	/* Not a socket. */
+	int pp[2];
+	pipe(pp);
+	errno = 0;
+	printf("recv on a pipe: %zd %s\n", recv(pp[0], buf, 1, 0), err());
+	errno = 0;
+	printf("accept on a pipe: %d %s\n", accept(pp[0], NULL, NULL), err());
+	close(pp[0]);
+	close(pp[1]);
+	return 0;
+}
