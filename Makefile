@@ -178,8 +178,20 @@ test: $(TRT_BIN) $(TPROGS) $(TEST_PRELOAD)
 	timeout 900 $(TRT_BIN) -j2 --timeout 120
 	$(if $(TEST_PRELOAD),timeout 600 $(TPRE_BIN) -j2 --timeout 120)
 
-bench: $(BENCHES)
+# Drop-in benchmarks: plain pthread programs (tests/bench/dropin/*.c, no
+# smarm header), each run natively and then under the preload by
+# tests/bench/dropin/run, which prints the figures side by side.
+DROPIN_BENCH := $(patsubst tests/bench/dropin/%.c,$(BUILD)/bench/dropin/%,$(wildcard tests/bench/dropin/*.c))
+$(DROPIN_BENCH): $(BUILD)/bench/dropin/%: tests/bench/dropin/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) $< -o $@
+ifeq ($(SAN),)
+BENCH_DROPIN := $(DROPIN_BENCH) $(PRE_SO)
+endif
+
+bench: $(BENCHES) $(BENCH_DROPIN)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+	$(if $(BENCH_DROPIN),@tests/bench/dropin/run $(abspath $(PRE_SO)) $(DROPIN_BENCH))
 
 demo: all
 	@for e in $(PLAIN_EX); do \

@@ -284,6 +284,25 @@ static long do_readv(int fd, const struct iovec *iov, int cnt, off_t off)
 
 /* ---- writing ------------------------------------------------------------- */
 
+/* Regular-file writes up to this size run on the carrier (below). */
+#define FILE_WRITE_DIRECT (64 << 10)
+
+/* A tty (or another device without RWF_NOWAIT) is written once poll(0)
+ * says it has room; a write bigger than the room may still block the
+ * carrier until the terminal drains it (rare; DESIGN D3b's hand-off is the
+ * backstop), where the pool would cost ~35 us on every write. */
+static long tty_write_try(int fd, const struct iovec *iov, int cnt, off_t at)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	long n = SYS(poll, &p, 1, 0);
+
+	if (n == 0)
+		return -EAGAIN;
+	if (n < 0)
+		return n;
+	return SYS6(pwritev2, fd, iov, cnt, at, 0, 0);
+}
+
 /* write(2)/writev/pwrite/pwritev for a green thread: all of it unless the
  * fd is O_NONBLOCK, a socket timeout passes or an error comes (then what
  * was written, or -errno if nothing was). */
@@ -330,9 +349,15 @@ static long do_writev(int fd, const struct iovec *iov, int cnt, off_t off)
 			n = SYS6(pwritev2, fd, c.v, c.cnt, at, 0, RWF_NOWAIT);
 			if (n != -EAGAIN && n != -EOPNOTSUPP)
 				break;
-			/* fall through */
-		default: /* a tty: no way to write without blocking */
-			n = pool_rw(fd, c.v, c.cnt, at, true);
+			/* A buffered write lands in the page cache: a few us on
+			 * the carrier against ~35 us through the pool (measured,
+			 * 512-byte writes to ext4, which refuses RWF_NOWAIT for
+			 * them).  Only big writes are worth the hop. */
+			n = c.left <= FILE_WRITE_DIRECT ? SYS6(pwritev2, fd, c.v, c.cnt, at, 0, 0)
+							: pool_rw(fd, c.v, c.cnt, at, true);
+			break;
+		default: /* a tty: write when poll(0) says there is room */
+			n = tty_write_try(fd, c.v, c.cnt, at);
 			break;
 		}
 		if (n == -EAGAIN) {

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -43,6 +45,17 @@ static void *echo(void *arg)
 	}
 	printf("echo: %ld bytes, then %s\n", total, n == 0 ? "EOF" : strerror(errno));
 	close(ba[1]);
+	return NULL;
+}
+
+static int efd;
+
+static void *poster(void *arg)
+{
+	uint64_t one = 7;
+	(void)arg;
+	usleep(20000);
+	write(efd, &one, sizeof one);
 	return NULL;
 }
 
@@ -82,7 +95,8 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	close(p[0]);
 	errno = 0;
-	printf("write to a closed pipe: %zd %s\n", write(p[1], "x", 1), strerror(errno));
+	ssize_t w = write(p[1], "x", 1);
+	printf("write to a closed pipe: %zd %s\n", w, strerror(errno));
 	close(p[1]);
 
 	/* The program's own O_NONBLOCK: EAGAIN at once, never a wait. */
@@ -115,15 +129,41 @@ int main(void)
 	memset(back, 0, sizeof back);
 	printf("read file: %zd '%s'\n", read(fd, back, sizeof back), back);
 	errno = 0;
-	printf("pread negative offset: %zd %s\n", pread(fd, back, 1, -5), strerror(errno));
+	r = pread(fd, back, 1, -5);
+	printf("pread negative offset: %zd %s\n", r, strerror(errno));
 	close(fd);
+
+	/* An eventfd written by another thread, a timerfd that expires. */
+	uint64_t v = 0;
+	efd = eventfd(0, 0);
+	pthread_create(&t, NULL, poster, NULL);
+	r = read(efd, &v, sizeof v);
+	printf("eventfd read: %zd value %lu\n", r, (unsigned long)v);
+	pthread_join(t, NULL);
+	close(efd);
+	int tfd = timerfd_create(CLOCK_MONOTONIC, 0);
+	struct itimerspec its = {.it_value = {0, 20000000}};
+	timerfd_settime(tfd, 0, &its, NULL);
+	v = 0;
+	r = read(tfd, &v, sizeof v);
+	printf("timerfd read: %zd expirations %lu\n", r, (unsigned long)v);
+	close(tfd);
+	pipe(p);
+	errno = 0;
+	r = pread(p[0], back, 1, 0);
+	printf("pread on a pipe: %zd %s\n", r, strerror(errno));
+	close(p[0]);
+	close(p[1]);
 
 	/* Bad descriptors. */
 	errno = 0;
-	printf("read closed fd: %zd %s\n", read(fd, back, 1), strerror(errno));
+	r = read(fd, back, 1);
+	printf("read closed fd: %zd %s\n", r, strerror(errno));
 	errno = 0;
-	printf("write fd -1: %zd %s\n", write(-1, back, 1), strerror(errno));
+	r = write(-1, back, 1);
+	printf("write fd -1: %zd %s\n", r, strerror(errno));
 	errno = 0;
-	printf("close closed fd: %d %s\n", close(fd), strerror(errno));
+	int cr = close(fd);
+	printf("close closed fd: %d %s\n", cr, strerror(errno));
 	return 0;
 }

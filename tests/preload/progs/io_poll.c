@@ -127,5 +127,9 @@ int main(void)
 	n = poll(p, huge, 0);
 	printf("poll, nfds over the limit: %d %s\n", n,
 	       errno == EINVAL ? "EINVAL" : strerror(errno));
+	/* No fds at all: a sleep, as natively. */
+	printf("poll as a sleep: %d\n", poll(NULL, 0, 20));
+	tv = (struct timeval){0, 20000};
+	printf("select as a sleep: %d\n", select(0, NULL, NULL, NULL, &tv));
 	return 0;
 }

@@ -115,8 +115,8 @@ int main(void)
 	getsockname(hold, (struct sockaddr *)&dead, &dl);
 	int c = socket(AF_INET, SOCK_STREAM, 0);
 	errno = 0;
-	printf("connect refused: %d %s\n", connect(c, (struct sockaddr *)&dead, sizeof dead),
-	       err());
+	int r = connect(c, (struct sockaddr *)&dead, sizeof dead);
+	printf("connect refused: %d %s\n", r, err());
 	close(c);
 
 	/* A listener, non-blocking connect, O_NONBLOCK accept. */
@@ -128,14 +128,15 @@ int main(void)
 	getsockname(l, (struct sockaddr *)&la, &ll);
 	fcntl(l, F_SETFL, O_NONBLOCK);
 	errno = 0;
-	printf("O_NONBLOCK accept, nothing queued: %d %s\n", accept(l, NULL, NULL), err());
+	r = accept(l, NULL, NULL);
+	printf("O_NONBLOCK accept, nothing queued: %d %s\n", r, err());
 	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	errno = 0;
-	int r = connect(c, (struct sockaddr *)&la, sizeof la);
+	r = connect(c, (struct sockaddr *)&la, sizeof la);
 	printf("non-blocking connect: %d %s\n", r, r == 0 ? "connected" : err());
 	struct pollfd p = {.fd = c, .events = POLLOUT};
-	printf("poll for the connection: %d %s\n", poll(&p, 1, 5000),
-	       (p.revents & POLLOUT) ? "POLLOUT" : "?");
+	r = poll(&p, 1, 5000);
+	printf("poll for the connection: %d %s\n", r, (p.revents & POLLOUT) ? "POLLOUT" : "?");
 	int soerr = -1;
 	socklen_t sl = sizeof soerr;
 	getsockopt(c, SOL_SOCKET, SO_ERROR, &soerr, &sl);
@@ -151,9 +152,11 @@ int main(void)
 	int pp[2];
 	pipe(pp);
 	errno = 0;
-	printf("recv on a pipe: %zd %s\n", recv(pp[0], buf, 1, 0), err());
+	n = recv(pp[0], buf, 1, 0);
+	printf("recv on a pipe: %zd %s\n", n, err());
 	errno = 0;
-	printf("accept on a pipe: %d %s\n", accept(pp[0], NULL, NULL), err());
+	r = accept(pp[0], NULL, NULL);
+	printf("accept on a pipe: %d %s\n", r, err());
 	close(pp[0]);
 	close(pp[1]);
 	return 0;
