@@ -14,6 +14,10 @@ Test(io, socket_semantics)                        { same_as_native("io_sock", fa
 Test(io, poll_select_timeouts_and_bits)           { same_as_native("io_poll", false); }
 Test(io, epoll_loop_per_thread)                   { same_as_native("io_epoll", true); }
 Test(io, getaddrinfo_from_threads)                { same_as_native("io_dns", true); }
+Test(io, default_sigpipe_kills_as_natively)       { same_as_native("io_sigpipe", false); }
+/* A number that was waited on, ended by close/close_range/dup2/fclose/
+ * closefrom and handed out again: a stale record would hang the read. */
+Test(io, reused_fd_numbers_are_new_files)         { same_as_native("io_fd_reuse", false); }
 
 /* 1,000 client threads and a thread per connection, every byte checked;
  * same_as_native runs it with 1 and 2 carriers. */
