@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +43,17 @@ static void *pinger(void *arg)
 	return NULL;
 }
 
+/* The process's CPU time (user + system), s: round trips per CPU-ms
+ * compare the two runs even when other load on the machine gives native
+ * threads (many) and carriers (few) different shares of the CPUs. */
+static double cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -63,13 +75,14 @@ static void run(int npairs, double secs)
 		pthread_create(&t[2 * i], NULL, bouncer, &p[i]);
 	}
 	t0 = now();
+	double c0 = cpu();
 	for (int i = 0; i < npairs; i++)
 		pthread_create(&t[2 * i + 1], NULL, pinger, &p[i]);
 	usleep((useconds_t)(secs * 1e6));
 	atomic_store(&stop, 1);
 	for (int i = 0; i < 2 * npairs; i++)
 		pthread_join(t[i], NULL);
-	double el = now() - t0;
+	double el = now() - t0, used = cpu() - c0;
 	for (int i = 0; i < npairs; i++) {
 		total += p[i].trips;
 		close(p[i].ab[0]);
@@ -78,6 +91,8 @@ static void run(int npairs, double secs)
 	}
 	printf("pipe round trips/s, %d pair%s: %.0f\n", npairs, npairs > 1 ? "s" : "",
 	       total / el);
+	printf("pipe round trips per CPU-ms, %d pair%s: %.1f\n", npairs, npairs > 1 ? "s" : "",
+	       total / (used * 1e3));
 	free(p);
 	free(t);
 }
