@@ -13,6 +13,16 @@
 
 static int a[2], b[2];
 
+#define MANY 40
+static int many[MANY][2];
+
+static void *many_writer(void *arg)
+{
+	usleep(20000);
+	write(many[(long)arg][1], "m", 1);
+	return NULL;
+}
+
 static void *late_writer(void *arg)
 {
 	(void)arg;
@@ -127,6 +137,38 @@ int main(void)
 	n = poll(p, huge, 0);
 	printf("poll, nfds over the limit: %d %s\n", n,
 	       errno == EINVAL ? "EINVAL" : strerror(errno));
+	/* Many fds (more than fit the park's on-stack nodes): only the one
+	 * written is reported, by poll and by select. */
+	struct pollfd mp[MANY];
+	for (int i = 0; i < MANY; i++) {
+		pipe(many[i]);
+		mp[i] = (struct pollfd){.fd = many[i][0], .events = POLLIN};
+	}
+	pthread_create(&t, NULL, many_writer, (void *)27L);
+	n = poll(mp, MANY, 5000);
+	pthread_join(t, NULL);
+	for (int i = 0; i < MANY; i++)
+		if (mp[i].revents)
+			printf("poll over %d fds: %d ready, pipe %d revents %x\n", MANY, n, i,
+			       mp[i].revents);
+	read(many[27][0], &c, 1);
+	pthread_create(&t, NULL, many_writer, (void *)13L);
+	FD_ZERO(&rs);
+	int top = 0;
+	for (int i = 0; i < MANY; i++) {
+		FD_SET(many[i][0], &rs);
+		top = many[i][0] > top ? many[i][0] : top;
+	}
+	n = select(top + 1, &rs, NULL, NULL, NULL);
+	pthread_join(t, NULL);
+	for (int i = 0; i < MANY; i++)
+		if (FD_ISSET(many[i][0], &rs))
+			printf("select over %d fds: %d ready, pipe %d\n", MANY, n, i);
+	for (int i = 0; i < MANY; i++) {
+		close(many[i][0]);
+		close(many[i][1]);
+	}
+
 	/* No fds at all: a sleep, as natively. */
 	printf("poll as a sleep: %d\n", poll(NULL, 0, 20));
 	tv = (struct timeval){0, 20000};
