@@ -1098,6 +1098,10 @@ int smarm_getaddrinfo(const char *node, const char *service,
  * wake (smarm__wake is a CAS) and the rest are unlinked afterwards, as a
  * timed-out io_block unlinks its one node. */
 
+_Static_assert((int)SMARM__FD_SOCK == (int)K_SOCK && (int)SMARM__FD_NOWAIT == (int)K_NOWAIT &&
+		       (int)SMARM__FD_POLL == (int)K_POLL && (int)SMARM__FD_FILE == (int)K_FILE,
+	       "the shim's fd kinds are io.c's");
+
 int smarm__fd_snap(struct smarm__fdsel *s)
 {
 	long err = 0;
