@@ -444,6 +444,16 @@ static long sock_io(int fd, struct sockcall *c)
 		}
 		if (n <= 0 || !all)
 			break;
+		/* MSG_WAITALL gathers bytes of a stream only: a datagram is
+		 * one message however short (asked once, at the first short
+		 * read). */
+		if (!c->wr && done == 0 && (size_t)n < (c->msg ? cur.left : c->len)) {
+			int type = 0;
+			socklen_t tl = sizeof type;
+			if (SYS6(getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &tl, 0) < 0 ||
+			    type != SOCK_STREAM)
+				break;
+		}
 		done += (size_t)n;
 		if (c->msg) {
 			cur_advance(&cur, (size_t)n);

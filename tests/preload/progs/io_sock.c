@@ -103,6 +103,11 @@ int main(void)
 	memset(buf, 0, sizeof buf);
 	n = recvfrom(us, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
 	printf("recvfrom: %zd '%s' from %s\n", n, buf, inet_ntoa(from.sin_addr));
+	/* MSG_WAITALL on a datagram socket: one datagram, however short. */
+	sendto(uc, "short", 5, 0, (struct sockaddr *)&u, sizeof u);
+	memset(buf, 0, sizeof buf);
+	n = recv(us, buf, sizeof buf, MSG_WAITALL);
+	printf("MSG_WAITALL on UDP: %zd '%s'\n", n, buf);
 	close(us);
 	close(uc);
 
