@@ -805,3 +805,48 @@ SMARM_API int fclose(FILE *f)
 		smarm_io_forget(fd);
 	return REAL_FN(fclose)(f);
 }
+
+/* ---- _FORTIFY_SOURCE ----------------------------------------------------- */
+
+/* A program built with -D_FORTIFY_SOURCE (Debian's packages are) calls
+ * these instead of read/pread/recv/recvfrom when the buffer's size is known
+ * at compile time; glibc's versions call its internal __read, which no
+ * wrapper sees.  Same check as glibc's (__chk_fail on overflow), then the
+ * wrapper. */
+extern void __chk_fail(void) __attribute__((noreturn));
+
+SMARM_API ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	if (len > buflen)
+		__chk_fail();
+	return read(fd, buf, len);
+}
+
+SMARM_API ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
+{
+	if (len > buflen)
+		__chk_fail();
+	return pread(fd, buf, len, off);
+}
+
+SMARM_API ssize_t __pread64_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
+{
+	if (len > buflen)
+		__chk_fail();
+	return pread(fd, buf, len, off);
+}
+
+SMARM_API ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
+{
+	if (len > buflen)
+		__chk_fail();
+	return recv(fd, buf, len, flags);
+}
+
+SMARM_API ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
+				 struct sockaddr *addr, socklen_t *alen)
+{
+	if (len > buflen)
+		__chk_fail();
+	return recvfrom(fd, buf, len, flags, addr, alen);
+}

@@ -333,3 +333,24 @@ SMARM_API int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 		return (int)smarm__shim_ret(-EINVAL);
 	return (int)smarm__shim_ret(do_epoll(epfd, ev, max, mask, ts_deadline(ts)));
 }
+
+/* ---- _FORTIFY_SOURCE ----------------------------------------------------- */
+
+/* What a program built with -D_FORTIFY_SOURCE calls when the array's size
+ * is known (glibc's would reach its internal poll, past the wrapper). */
+extern void __chk_fail(void) __attribute__((noreturn));
+
+SMARM_API int __poll_chk(struct pollfd *fds, nfds_t n, int ms, size_t fdslen)
+{
+	if (fdslen / sizeof *fds < n)
+		__chk_fail();
+	return poll(fds, n, ms);
+}
+
+SMARM_API int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+			  const sigset_t *mask, size_t fdslen)
+{
+	if (fdslen / sizeof *fds < n)
+		__chk_fail();
+	return ppoll(fds, n, ts, mask);
+}

@@ -14,6 +14,8 @@ Test(io, socket_semantics)                        { same_as_native("io_sock", fa
 Test(io, poll_select_timeouts_and_bits)           { same_as_native("io_poll", false); }
 Test(io, epoll_loop_per_thread)                   { same_as_native("io_epoll", true); }
 Test(io, getaddrinfo_from_threads)                { same_as_native("io_dns", true); }
+/* Built with _FORTIFY_SOURCE: __read_chk, __recv_chk, __poll_chk park too. */
+Test(io, fortified_calls_park)                    { same_as_native("io_fortify", false); }
 Test(io, default_sigpipe_kills_as_natively)       { same_as_native("io_sigpipe", false); }
 /* A number that was waited on, ended by close/close_range/dup2/fclose/
  * closefrom and handed out again: a stale record would hang the read. */
