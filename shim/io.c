@@ -850,3 +850,47 @@ SMARM_API ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, i
 		__chk_fail();
 	return recvfrom(fd, buf, len, flags, addr, alen);
 }
+
+/* ---- glibc's public double-underscore names ------------------------------ */
+
+/* Exported by glibc (GLIBC_2.2.5) and called by some libraries instead of
+ * the plain names. */
+SMARM_API ssize_t __read(int fd, void *buf, size_t len)
+{
+	return read(fd, buf, len);
+}
+
+SMARM_API ssize_t __write(int fd, const void *buf, size_t len)
+{
+	return write(fd, buf, len);
+}
+
+SMARM_API ssize_t __pread64(int fd, void *buf, size_t len, off_t off)
+{
+	return pread(fd, buf, len, off);
+}
+
+SMARM_API ssize_t __pwrite64(int fd, const void *buf, size_t len, off_t off)
+{
+	return pwrite(fd, buf, len, off);
+}
+
+SMARM_API ssize_t __send(int fd, const void *buf, size_t len, int flags)
+{
+	return send(fd, buf, len, flags);
+}
+
+SMARM_API int __connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return connect(fd, addr, len);
+}
+
+SMARM_API int __close(int fd)
+{
+	return close(fd);
+}
+
+SMARM_API int __dup2(int oldfd, int newfd)
+{
+	return dup2(oldfd, newfd);
+}

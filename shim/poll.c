@@ -354,3 +354,14 @@ SMARM_API int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *t
 		__chk_fail();
 	return ppoll(fds, n, ts, mask);
 }
+
+/* glibc's public double-underscore names (GLIBC_2.2.5). */
+SMARM_API int __poll(struct pollfd *fds, nfds_t n, int ms)
+{
+	return poll(fds, n, ms);
+}
+
+SMARM_API int __select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
+{
+	return select(nfds, rd, wr, ex, tv);
+}
