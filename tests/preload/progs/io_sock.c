@@ -66,6 +66,20 @@ int main(void)
 	n = read(sv[0], buf, sizeof buf);
 	printf("SO_RCVTIMEO read: %zd %s\n", n, err());
 
+	/* SO_SNDTIMEO: a blocking send into a full socket stops at the
+	 * timeout with the short count, then EAGAIN with nothing sent. */
+	int wv[2];
+	static char big[1 << 20];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, wv);
+	setsockopt(wv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	n = send(wv[0], big, sizeof big, 0);
+	printf("SO_SNDTIMEO send: %s\n", n > 0 && n < (ssize_t)sizeof big ? "short count" : "?");
+	errno = 0;
+	n = write(wv[0], big, sizeof big);
+	printf("SO_SNDTIMEO write, full: %zd %s\n", n, err());
+	close(wv[0]);
+	close(wv[1]);
+
 	/* The caller's own MSG_DONTWAIT. */
 	errno = 0;
 	n = recv(sv[1], buf, sizeof buf, MSG_DONTWAIT);
