@@ -79,6 +79,8 @@ REAL(int, epoll_wait, (int epfd, struct epoll_event *ev, int max, int ms), (epfd
 REAL(int, epoll_pwait2,
      (int epfd, struct epoll_event *ev, int max, const struct timespec *ts, const sigset_t *m),
      (epfd, ev, max, ts, m))
+REAL(int, eventfd, (unsigned int v, int flags), (v, flags))
+REAL(int, epoll_create1, (int flags), (flags))
 REAL(int, getaddrinfo,
      (const char *node, const char *serv, const struct addrinfo *hints, struct addrinfo **res),
      (node, serv, hints, res))

@@ -55,6 +55,8 @@ int smarm__real_close(int fd);
 int smarm__real_epoll_wait(int epfd, struct epoll_event *ev, int max, int ms);
 int smarm__real_epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 			     const struct timespec *ts, const sigset_t *m);
+int smarm__real_eventfd(unsigned int v, int flags);
+int smarm__real_epoll_create1(int flags);
 int smarm__real_getaddrinfo(const char *node, const char *serv,
 			    const struct addrinfo *hints, struct addrinfo **res);
 /* Look a libc symbol up (RTLD_NEXT); aborts naming it if absent. */

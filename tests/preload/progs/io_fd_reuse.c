@@ -1,10 +1,12 @@
 /* io_fd_reuse: an fd number that a thread has waited on, ended by close,
- * close_range, dup2 over it, fclose or closefrom, then handed out again by
+ * close_range, dup2 over it, fclose, closefrom or a raw close(2) system
+ * call, then handed out again by
  * pipe(): a read on the new file must wake when it gets data (the
  * preload's record of the old file must not survive the number). */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct job {
@@ -35,9 +37,10 @@ static ssize_t parked_read(int rd, int wr)
 
 int main(void)
 {
-	const char *how[] = {"close", "close_range", "dup2 over it", "fclose", "closefrom"};
+	const char *how[] = {"close", "close_range", "dup2 over it", "fclose", "closefrom",
+			     "syscall(SYS_close)"};
 
-	for (int k = 0; k < 5; k++) {
+	for (int k = 0; k < 6; k++) {
 		int p[2], q[2], spare[2];
 		pipe(p);
 		ssize_t first = parked_read(p[0], p[1]);
@@ -61,6 +64,9 @@ int main(void)
 			break;
 		case 4: /* p[0], p[1] and anything above them */
 			closefrom(p[0]);
+			break;
+		case 5: /* past every close wrapper: pipe() must renew the number */
+			syscall(SYS_close, p[0]);
 			break;
 		}
 		close(p[1]);
