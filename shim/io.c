@@ -66,8 +66,10 @@ struct op {
 	int64_t deadline; /* -2: not known yet (asked at the first park) */
 };
 
-/* 0, or the result for an fd io.c cannot track (beyond its table): the
- * caller then makes the plain blocking call, holding its carrier. */
+/* Snapshot fd for one call and learn its kind: the kind (> 0), or -errno;
+ * -EINVAL for an fd io.c cannot track (beyond its table), for which the
+ * caller makes the plain blocking call, holding its carrier.  Never
+ * switches. */
 static long op_start(struct op *o, int fd, unsigned dir)
 {
 	long n;
@@ -80,13 +82,16 @@ static long op_start(struct op *o, int fd, unsigned dir)
 	return o->kind = smarm__fd_kind(&o->s);
 }
 
+/* The cached kind was wrong (the number now names another file).  Never
+ * switches. */
 static void op_reclassify(struct op *o)
 {
 	smarm__fd_set_kind(&o->s, 0);
 	o->kind = smarm__fd_kind(&o->s);
 }
 
-/* SO_RCVTIMEO / SO_SNDTIMEO as an absolute deadline, -1 if none. */
+/* SO_RCVTIMEO / SO_SNDTIMEO as an absolute deadline, -1 if none.  Never
+ * switches. */
 static int64_t sock_deadline(int fd, unsigned dir)
 {
 	struct timeval tv = {0, 0};
@@ -100,7 +105,8 @@ static int64_t sock_deadline(int fd, unsigned dir)
 
 /* The attempt said EAGAIN: return it if the program made the fd
  * O_NONBLOCK, else park until an edge.  0: snapshot renewed, try again;
- * -EPERM: no readiness (use the pool); else the call's result. */
+ * -EPERM: no readiness (use the pool); else the call's result.  May
+ * switch. */
 static long op_wait(struct op *o)
 {
 	long fl = SYS(fcntl, o->s.fd, F_GETFL, 0), r;
@@ -123,7 +129,8 @@ static long op_wait(struct op *o)
 
 /* ---- vectors ------------------------------------------------------------- */
 
-/* A private copy of an iovec array that a loop can advance. */
+/* A private copy of an iovec array that a loop can advance (cur_*: never
+ * switch). */
 struct iovcur {
 	struct iovec *v;
 	int cnt;
@@ -194,6 +201,7 @@ static void *rw_run(void *arg)
 	return NULL;
 }
 
+/* One blocking preadv2/pwritev2 on the pool.  May switch. */
 static long pool_rw(int fd, const struct iovec *iov, int cnt, off_t off, bool wr)
 {
 	struct rw_job j = {.fd = fd, .cnt = cnt, .wr = wr, .iov = iov, .off = off,
@@ -207,7 +215,7 @@ static long pool_rw(int fd, const struct iovec *iov, int cnt, off_t off, bool wr
 
 /* A tty (or another device without RWF_NOWAIT) reads only after poll(0)
  * says it has input, at most what FIONREAD reports; our own readers take
- * turns (runtime/io.c, turn_take). */
+ * turns (runtime/io.c, turn_take).  Never switches. */
 static long tty_try(struct op *o, const struct iovec *iov, int cnt, off_t off)
 {
 	struct pollfd p = {.fd = o->s.fd, .events = POLLIN};
@@ -234,7 +242,7 @@ static long tty_try(struct op *o, const struct iovec *iov, int cnt, off_t off)
 }
 
 /* read(2)/readv/pread/preadv for a green thread: -errno or the count.
- * off -1: at the file position. */
+ * off -1: at the file position.  May switch. */
 static long do_readv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	struct op o;
@@ -290,7 +298,8 @@ static long do_readv(int fd, const struct iovec *iov, int cnt, off_t off)
 /* A tty (or another device without RWF_NOWAIT) is written once poll(0)
  * says it has room; a write bigger than the room may still block the
  * carrier until the terminal drains it (rare; DESIGN D3b's hand-off is the
- * backstop), where the pool would cost ~35 us on every write. */
+ * backstop), where the pool would cost ~35 us on every write.  Never
+ * switches. */
 static long tty_write_try(int fd, const struct iovec *iov, int cnt, off_t at)
 {
 	struct pollfd p = {.fd = fd, .events = POLLOUT};
@@ -305,7 +314,7 @@ static long tty_write_try(int fd, const struct iovec *iov, int cnt, off_t at)
 
 /* write(2)/writev/pwrite/pwritev for a green thread: all of it unless the
  * fd is O_NONBLOCK, a socket timeout passes or an error comes (then what
- * was written, or -errno if nothing was). */
+ * was written, or -errno if nothing was).  May switch. */
 static long do_writev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	struct iovcur c;
@@ -382,7 +391,7 @@ out:
 
 /* ---- sockets ------------------------------------------------------------- */
 
-/* One socket call with MSG_DONTWAIT added. */
+/* One socket call with MSG_DONTWAIT added (sock_try: never switches). */
 struct sockcall {
 	bool msg;               /* recvmsg/sendmsg, else recvfrom/sendto */
 	bool wr;
@@ -407,7 +416,7 @@ static long sock_try(int fd, const struct sockcall *c)
 
 /* The loop shared by every socket call: a send sends it all (a blocking
  * send does), a recv returns what came unless MSG_WAITALL; the program's
- * own MSG_DONTWAIT gets one attempt. */
+ * own MSG_DONTWAIT gets one attempt.  May switch. */
 static long sock_io(int fd, struct sockcall *c)
 {
 	struct iovcur cur;
@@ -651,6 +660,7 @@ SMARM_API ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 	return smarm__shim_ret(sock_io(fd, &c));
 }
 
+/* accept4(2) for a green thread.  May switch. */
 static long do_accept(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 {
 	struct op o;
@@ -746,7 +756,8 @@ SMARM_API int close(int fd)
 }
 
 /* dup2/dup3 replace newfd only if oldfd is valid (else EBADF and newfd is
- * untouched): check first, then forget newfd, then the call. */
+ * untouched): check first, then forget newfd, then the call.  Never
+ * switches. */
 static int replace(int oldfd, int newfd)
 {
 	long r = SYS(fcntl, oldfd, F_GETFD, 0);

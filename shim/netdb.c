@@ -71,7 +71,8 @@ static void *nss_run(void *arg)
 	return NULL;
 }
 
-/* Run the job on the pool; errno and h_errno come back with it. */
+/* Run the job on the pool; errno and h_errno come back with it.  May
+ * switch. */
 static void nss(struct nss_job *j)
 {
 	smarm__shim_pool(nss_run, j);

@@ -44,7 +44,8 @@
 #define NSIG_BYTES 8
 
 /* The wait shared by every call here: `try` is the kernel's answer with a
- * zero timeout (0: nothing yet); s[0..n-1] are the fds to park on. */
+ * zero timeout (0: nothing yet; never switches); s[0..n-1] are the fds to
+ * park on.  May switch. */
 typedef long (*try_fn)(void *ctx);
 
 static long wait_loop(try_fn try, void *ctx, struct smarm__fdsel *s, int n, int64_t deadline)
@@ -73,7 +74,8 @@ static long wait_loop(try_fn try, void *ctx, struct smarm__fdsel *s, int n, int6
 	}
 }
 
-/* Deadlines from the three timeout shapes; -1 none, 0 do not wait. */
+/* Deadlines from the three timeout shapes; -1 none, 0 do not wait.  Never
+ * switch. */
 static int64_t ms_deadline(int ms)
 {
 	return ms < 0 ? -1 : smarm__deadline((int64_t)ms * 1000000);
@@ -109,6 +111,7 @@ static long poll_try(void *arg)
 	return SYS6(ppoll, c->fds, c->n, &zero, c->mask, NSIG_BYTES, 0);
 }
 
+/* poll/ppoll for a green thread.  May switch. */
 static long do_poll(struct pollfd *fds, nfds_t n, const sigset_t *mask, int64_t deadline)
 {
 	struct poll_ctx c = {fds, n, mask};
@@ -189,6 +192,7 @@ static long sel_try(void *arg)
 	return r;
 }
 
+/* select/pselect for a green thread.  May switch. */
 static long do_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const sigset_t *mask,
 		      int64_t deadline)
 {
@@ -297,6 +301,7 @@ static long ep_try(void *arg)
 	return SYS6(epoll_pwait, c->epfd, c->ev, c->max, 0, c->mask, NSIG_BYTES);
 }
 
+/* epoll_wait and its variants for a green thread.  May switch. */
 static long do_epoll(int epfd, struct epoll_event *ev, int max, const sigset_t *mask,
 		     int64_t deadline)
 {
