@@ -127,9 +127,9 @@ int main(void)
 		pthread_join(cl[i], NULL);
 	double el = now() - t0, used = cpu() - c0;
 	pthread_join(acc, NULL);
-	printf("echo round trips/s, %d connections, thread per connection: %.0f\n", CONNS,
+	printf("echo round trips, %d connections: %.0f per-s\n", CONNS,
 	       atomic_load(&trips) / el);
-	printf("echo round trips per CPU-ms, %d connections: %.1f\n", CONNS,
+	printf("echo round trips per CPU, %d connections: %.1f per-CPU-ms\n", CONNS,
 	       atomic_load(&trips) / (used * 1e3));
 	return 0;
 }

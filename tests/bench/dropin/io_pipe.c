@@ -89,10 +89,10 @@ static void run(int npairs, double secs)
 		close(p[i].ba[0]);
 		close(p[i].ba[1]);
 	}
-	printf("pipe round trips/s, %d pair%s: %.0f\n", npairs, npairs > 1 ? "s" : "",
+	printf("pipe round trips, %d pair%s: %.0f per-s\n", npairs, npairs > 1 ? "s" : "",
 	       total / el);
-	printf("pipe round trips per CPU-ms, %d pair%s: %.1f\n", npairs, npairs > 1 ? "s" : "",
-	       total / (used * 1e3));
+	printf("pipe round trips per CPU, %d pair%s: %.1f per-CPU-ms\n", npairs,
+	       npairs > 1 ? "s" : "", total / (used * 1e3));
 	free(p);
 	free(t);
 }
