@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -735,6 +736,49 @@ SMARM_API int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	if (fl & O_NONBLOCK)
 		return (int)smarm__shim_ret(SYS(connect, fd, addr, len));
 	return (int)smarm__shim_ret(smarm_connect(fd, addr, len, SMARM_FOREVER));
+}
+
+/* ---- sendfile ------------------------------------------------------------ */
+
+/* sendfile has no per-call non-blocking form, and into a blocking socket
+ * or pipe it blocks until all of it is queued: on the pool (one hop per
+ * call, against a copy that is usually large).  An O_NONBLOCK destination
+ * gets the plain call, EAGAIN and all. */
+struct sf_job {
+	int out, in;
+	off_t *off;
+	size_t count;
+	long result;
+};
+
+static void *sf_run(void *arg)
+{
+	struct sf_job *j = arg;
+
+	do
+		j->result = SYS6(sendfile, j->out, j->in, j->off, j->count, 0, 0);
+	while (j->result == -EINTR);
+	return NULL;
+}
+
+SMARM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	struct sf_job j = {.out = out, .in = in, .off = off, .count = count, .result = -EIO};
+	long fl;
+
+	if (!smarm__shim_in_green())
+		return REAL_FN(sendfile)(out, in, off, count);
+	if ((fl = SYS(fcntl, out, F_GETFL, 0)) < 0)
+		return smarm__shim_ret(fl);
+	if (fl & O_NONBLOCK)
+		return smarm__shim_ret(SYS6(sendfile, out, in, off, count, 0, 0));
+	smarm__shim_pool(sf_run, &j);
+	return smarm__shim_ret(j.result);
+}
+
+SMARM_API ssize_t sendfile64(int out, int in, off_t *off, size_t count)
+{
+	return sendfile(out, in, off, count);
 }
 
 /* ---- the end of an fd number --------------------------------------------- */
