@@ -1,6 +1,8 @@
 /* io.c — drop-in fd I/O: read, write, their vectored and positioned forms,
- * recv*, send*, accept, accept4, connect, and the calls that end an fd
- * number's life (close, dup2, dup3, close_range, closefrom, fclose).
+ * recv*, send*, accept, accept4, connect, sendfile, and the calls that end
+ * an fd number's life (close, dup2, dup3, close_range, closefrom, fclose);
+ * also the _FORTIFY_SOURCE entry points (__read_chk ...) and glibc's public
+ * double-underscore names (__read ...) of the same calls.
  *
  * A green thread's call parks its green thread (the carrier runs others)
  * where the native call would block, with native semantics; any other
