@@ -1,5 +1,6 @@
 /* io.c — drop-in fd I/O: read, write, their vectored and positioned forms,
- * recv*, send*, accept, accept4, connect, sendfile, and the calls that end
+ * recv*, send*, accept, accept4, connect, sendfile, splice, tee,
+ * copy_file_range, and the calls that end
  * an fd number's life (close, dup2, dup3, close_range, closefrom, fclose);
  * also the _FORTIFY_SOURCE entry points (__read_chk ...) and glibc's public
  * double-underscore names (__read ...) of the same calls.
@@ -740,32 +741,39 @@ SMARM_API int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	return (int)smarm__shim_ret(smarm_connect(fd, addr, len, SMARM_FOREVER));
 }
 
-/* ---- sendfile ------------------------------------------------------------ */
+/* ---- sendfile, splice, tee, copy_file_range ------------------------------ */
 
-/* sendfile has no per-call non-blocking form, and into a blocking socket
- * or pipe it blocks until all of it is queued: on the pool (one hop per
- * call, against a copy that is usually large).  An O_NONBLOCK destination
- * gets the plain call, EAGAIN and all. */
-struct sf_job {
-	int out, in;
-	off_t *off;
-	size_t count;
+/* These have no per-call non-blocking form that covers both of their fds,
+ * and block until the whole copy is queued: they run on the pool (one hop
+ * per call, against a copy that is usually large), unless the caller asked
+ * for no blocking (an O_NONBLOCK destination for sendfile,
+ * SPLICE_F_NONBLOCK for splice and tee): then the plain call. */
+struct sys_job {
+	long nr, a[6];
 	long result;
 };
 
-static void *sf_run(void *arg)
+static void *sys_run(void *arg)
 {
-	struct sf_job *j = arg;
+	struct sys_job *j = arg;
 
 	do
-		j->result = SYS6(sendfile, j->out, j->in, j->off, j->count, 0, 0);
+		j->result = smarm__sys6(j->nr, j->a[0], j->a[1], j->a[2], j->a[3], j->a[4], j->a[5]);
 	while (j->result == -EINTR);
 	return NULL;
 }
 
+/* The system call nr on the pool.  May switch. */
+static long pool_sys(long nr, long a, long b, long c, long d, long e, long f)
+{
+	struct sys_job j = {.nr = nr, .a = {a, b, c, d, e, f}, .result = -EIO};
+
+	smarm__shim_pool(sys_run, &j);
+	return j.result;
+}
+
 SMARM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
-	struct sf_job j = {.out = out, .in = in, .off = off, .count = count, .result = -EIO};
 	long fl;
 
 	if (!smarm__shim_in_green())
@@ -774,13 +782,41 @@ SMARM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 		return smarm__shim_ret(fl);
 	if (fl & O_NONBLOCK)
 		return smarm__shim_ret(SYS6(sendfile, out, in, off, count, 0, 0));
-	smarm__shim_pool(sf_run, &j);
-	return smarm__shim_ret(j.result);
+	return smarm__shim_ret(pool_sys(SYS_sendfile, out, in, (long)off, (long)count, 0, 0));
 }
 
 SMARM_API ssize_t sendfile64(int out, int in, off_t *off, size_t count)
 {
 	return sendfile(out, in, off, count);
+}
+
+SMARM_API ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len,
+			 unsigned int flags)
+{
+	if (!smarm__shim_in_green())
+		return REAL_FN(splice)(in, off_in, out, off_out, len, flags);
+	if (flags & SPLICE_F_NONBLOCK)
+		return smarm__shim_ret(SYS6(splice, in, off_in, out, off_out, len, flags));
+	return smarm__shim_ret(pool_sys(SYS_splice, in, (long)off_in, out, (long)off_out,
+					(long)len, flags));
+}
+
+SMARM_API ssize_t tee(int in, int out, size_t len, unsigned int flags)
+{
+	if (!smarm__shim_in_green())
+		return REAL_FN(tee)(in, out, len, flags);
+	if (flags & SPLICE_F_NONBLOCK)
+		return smarm__shim_ret(SYS6(tee, in, out, len, flags, 0, 0));
+	return smarm__shim_ret(pool_sys(SYS_tee, in, out, (long)len, flags, 0, 0));
+}
+
+SMARM_API ssize_t copy_file_range(int in, loff_t *off_in, int out, loff_t *off_out,
+				  size_t len, unsigned int flags)
+{
+	if (!smarm__shim_in_green())
+		return REAL_FN(copy_file_range)(in, off_in, out, off_out, len, flags);
+	return smarm__shim_ret(pool_sys(SYS_copy_file_range, in, (long)off_in, out,
+					(long)off_out, (long)len, flags));
 }
 
 /* ---- the end of an fd number --------------------------------------------- */

@@ -16,9 +16,10 @@ Test(io, epoll_loop_per_thread)                   { same_as_native("io_epoll", t
 Test(io, getaddrinfo_from_threads)                { same_as_native("io_dns", true); }
 /* Built with _FORTIFY_SOURCE: __read_chk, __recv_chk, __poll_chk park too. */
 Test(io, fortified_calls_park)                    { same_as_native("io_fortify", false); }
-/* 4 MiB through a blocking socket: the copy runs on the pool, the reader
- * on the (one) carrier. */
-Test(io, sendfile_into_a_full_socket)             { same_as_native("io_sendfile", false); }
+/* sendfile (4 MiB) and splice (1 MiB from a pipe another thread fills)
+ * into a blocking socket: the copies run on the pool, the threads that
+ * drain and fill on the (one) carrier. */
+Test(io, sendfile_and_splice_into_a_full_socket) { same_as_native("io_sendfile", false); }
 Test(io, default_sigpipe_kills_as_natively)       { same_as_native("io_sigpipe", false); }
 /* A number that was waited on, ended by close/close_range/dup2/fclose/
  * closefrom and handed out again: a stale record would hang the read. */

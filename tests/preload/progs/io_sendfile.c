@@ -1,6 +1,7 @@
 /* io_sendfile: sendfile of 4 MiB from a file into a blocking socket while
  * another thread reads the other end: the copy blocks on a full socket
- * again and again, and with one carrier the reader must still run. */
+ * again and again, and with one carrier the reader must still run.  Then
+ * splice from a pipe that another thread fills into that socket. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -29,6 +30,24 @@ static void *drain(void *arg)
 	return NULL;
 }
 
+static int pp[2];
+
+static void *fill(void *arg)
+{
+	static unsigned char chunk[65536];
+	long done = *(long *)arg;
+
+	for (int k = 0; k < 16; k++) {
+		for (int i = 0; i < 65536; i++)
+			chunk[i] = (unsigned char)((done + i) * 13);
+		if (write(pp[1], chunk, sizeof chunk) != (ssize_t)sizeof chunk)
+			abort();
+		done += 65536;
+	}
+	close(pp[1]);
+	return NULL;
+}
+
 int main(void)
 {
 	char path[] = "/tmp/smarm_io_sendfile_XXXXXX";
@@ -53,8 +72,28 @@ int main(void)
 		}
 		sent += n;
 	}
+	printf("sendfile: sent %ld, offset %ld\n", sent, (long)off);
+
+	/* splice: pipe -> socket, 1 MiB more; the reader keeps checking the
+	 * pattern where it left off. */
+	pthread_t f;
+	long spliced = 0, start = SIZE;
+	if (pipe(pp))
+		return 3;
+	pthread_create(&f, NULL, fill, &start);
+	for (;;) {
+		ssize_t n = splice(pp[0], NULL, sv[0], NULL, 1 << 20, 0);
+		if (n < 0) {
+			perror("splice");
+			return 4;
+		}
+		if (n == 0)
+			break;
+		spliced += n;
+	}
+	pthread_join(f, NULL);
+	printf("splice: %ld\n", spliced);
 	close(sv[0]);
 	pthread_join(t, NULL);
-	printf("sent %ld, offset %ld\n", sent, (long)off);
 	return 0;
 }
