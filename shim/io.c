@@ -406,6 +406,12 @@ struct sockcall {
 	socklen_t *alenp;       /* recvfrom */
 	socklen_t alen;         /* sendto */
 	struct msghdr *m;       /* the msg calls: a private copy */
+	/* recvmsg with MSG_WAITALL: what the first call reported (its
+	 * address and control data are the call's), and every call's flags. */
+	socklen_t namelen0;
+	size_t controllen0;
+	int flags_seen;
+	bool more;              /* a second call was made */
 };
 
 static long sock_try(int fd, const struct sockcall *c)
@@ -472,7 +478,9 @@ static long sock_io(int fd, struct sockcall *c)
 			cur_advance(&cur, (size_t)n);
 			c->m->msg_iov = cur.v;
 			c->m->msg_iovlen = (size_t)cur.cnt;
-			if (!cur.left)
+			/* A read that brought control data (passed fds) ends
+			 * there, as the kernel's own MSG_WAITALL does. */
+			if (!cur.left || (!c->wr && c->m->msg_controllen > 0))
 				break;
 		} else {
 			c->buf += n;
@@ -480,8 +488,14 @@ static long sock_io(int fd, struct sockcall *c)
 			if (!c->len)
 				break;
 		}
-		/* Only the first datagram's address and control data. */
+		/* Only the first call's address and control data. */
 		if (c->msg) {
+			if (!c->more) {
+				c->namelen0 = c->m->msg_namelen;
+				c->controllen0 = c->m->msg_controllen;
+				c->more = true;
+			}
+			c->flags_seen |= c->m->msg_flags;
 			c->m->msg_name = NULL;
 			c->m->msg_namelen = 0;
 			c->m->msg_control = NULL;
@@ -624,11 +638,11 @@ SMARM_API ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 	c.m = &copy;
 	n = sock_io(fd, &c);
 	if (n >= 0) {
-		m->msg_flags = copy.msg_flags;
-		if (copy.msg_name)
-			m->msg_namelen = copy.msg_namelen;
-		if (copy.msg_control)
-			m->msg_controllen = copy.msg_controllen;
+		/* One call: the copy says it all; several: the first one's
+		 * address and control data, every one's flags. */
+		m->msg_flags = copy.msg_flags | c.flags_seen;
+		m->msg_namelen = c.more ? c.namelen0 : copy.msg_namelen;
+		m->msg_controllen = c.more ? c.controllen0 : copy.msg_controllen;
 	}
 	return smarm__shim_ret(n);
 }

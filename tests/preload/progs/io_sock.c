@@ -31,6 +31,26 @@ static const char *err(void)
 	}
 }
 
+/* Sends 4 bytes carrying an fd (SCM_RIGHTS), then 4 more a little later. */
+static void *with_fd(void *arg)
+{
+	int *s = arg, pass = 1;
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec v = {"head", 4};
+	struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1, .msg_control = cbuf,
+			   .msg_controllen = sizeof cbuf};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pass, sizeof pass);
+	sendmsg(s[1], &m, 0);
+	usleep(10000);
+	send(s[1], "tail", 4, 0);
+	return NULL;
+}
+
 static void *dribble(void *arg)
 {
 	(void)arg;
@@ -94,6 +114,33 @@ int main(void)
 	struct msghdr mi = {.msg_iov = in, .msg_iovlen = 2};
 	n = recvmsg(sv[0], &mi, 0);
 	printf("recvmsg: %zd '%s' '%s'\n", n, a, b);
+
+	/* recvmsg with MSG_WAITALL and a passed fd: what the kernel reports
+	 * (bytes, control data, flags) as natively. */
+	int fp[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, fp);
+	pthread_create(&t, NULL, with_fd, fp);
+	char data[8] = {0}, cb[CMSG_SPACE(sizeof(int))];
+	struct iovec dv = {data, sizeof data};
+	struct msghdr dm = {.msg_iov = &dv, .msg_iovlen = 1, .msg_control = cb,
+			    .msg_controllen = sizeof cb};
+	n = recvmsg(fp[0], &dm, MSG_WAITALL);
+	pthread_join(t, NULL);
+	int got_fd = -1;
+	struct cmsghdr *gc = CMSG_FIRSTHDR(&dm);
+	if (gc && gc->cmsg_type == SCM_RIGHTS)
+		memcpy(&got_fd, CMSG_DATA(gc), sizeof got_fd);
+	printf("recvmsg WAITALL with an fd: %zd '%.8s', controllen %s, flags %x, fd %s\n", n,
+	       data, dm.msg_controllen > 0 ? "set" : "0", dm.msg_flags,
+	       got_fd >= 0 && fcntl(got_fd, F_GETFD) >= 0 ? "usable" : "none");
+	if (n < 8) { /* the kernel stopped at the fd: the rest follows */
+		n = recv(fp[0], data, 8 - (size_t)n, MSG_WAITALL);
+		printf("then: %zd '%.4s'\n", n, data);
+	}
+	if (got_fd >= 0)
+		close(got_fd);
+	close(fp[0]);
+	close(fp[1]);
 
 	/* EPIPE once the peer is gone. */
 	close(sv[0]);
