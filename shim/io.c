@@ -1,4 +1,5 @@
-/* io.c — drop-in fd I/O: read, write, their vectored and positioned forms,
+/* io.c — drop-in fd I/O: read, write, their vectored and positioned forms
+ * (preadv2/pwritev2 included),
  * recv*, send*, accept, accept4, connect, sendfile, splice, tee,
  * copy_file_range, and the calls that end
  * an fd number's life (close, dup2, dup3, close_range, closefrom, fclose);
@@ -214,6 +215,8 @@ static long pool_rw(int fd, const struct iovec *iov, int cnt, off_t off, bool wr
 	smarm__shim_pool(rw_run, &j);
 	return j.result;
 }
+
+static long pool_sys(long nr, long a, long b, long c, long d, long e, long f);
 
 /* ---- reading ------------------------------------------------------------- */
 
@@ -578,6 +581,45 @@ SMARM_API ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 	if (!smarm__shim_in_green())
 		return REAL_FN(pwritev)(fd, iov, cnt, off);
 	return smarm__shim_ret(off < 0 ? -EINVAL : do_writev(fd, iov, cnt, off));
+}
+
+/* preadv2/pwritev2: flags 0 is preadv/pwritev; RWF_NOWAIT is the caller's
+ * own "never block" (the plain call); any other flag (RWF_HIPRI, RWF_DSYNC,
+ * RWF_APPEND ...) runs the plain call on the pool, which keeps its exact
+ * semantics at the price of a hop. */
+static long rw2(int fd, const struct iovec *iov, int cnt, off_t off, int flags, bool wr)
+{
+	long nr = wr ? SYS_pwritev2 : SYS_preadv2;
+
+	if (flags == 0)
+		return off < -1 ? -EINVAL : wr ? do_writev(fd, iov, cnt, off) : do_readv(fd, iov, cnt, off);
+	if (flags & RWF_NOWAIT)
+		return smarm__sys6(nr, fd, (long)iov, cnt, off, 0, flags);
+	return pool_sys(nr, fd, (long)iov, cnt, off, 0, flags);
+}
+
+SMARM_API ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	if (!smarm__shim_in_green())
+		return REAL_FN(preadv2)(fd, iov, cnt, off, flags);
+	return smarm__shim_ret(rw2(fd, iov, cnt, off, flags, false));
+}
+
+SMARM_API ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	if (!smarm__shim_in_green())
+		return REAL_FN(pwritev2)(fd, iov, cnt, off, flags);
+	return smarm__shim_ret(rw2(fd, iov, cnt, off, flags, true));
+}
+
+SMARM_API ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	return preadv2(fd, iov, cnt, off, flags);
+}
+
+SMARM_API ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	return pwritev2(fd, iov, cnt, off, flags);
 }
 
 /* glibc exports the *64 names too (same ABI on x86-64: off_t is 64 bits);

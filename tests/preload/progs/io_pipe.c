@@ -155,6 +155,32 @@ int main(void)
 	close(p[0]);
 	close(p[1]);
 
+	/* preadv2/pwritev2: flags 0 waits like readv, RWF_NOWAIT never
+	 * waits, RWF_DSYNC on a file writes. */
+	pipe(p);
+	efd = p[1];
+	{
+		struct iovec iv = {back, sizeof back};
+		errno = 0;
+		r = preadv2(p[0], &iv, 1, -1, RWF_NOWAIT);
+		printf("preadv2 RWF_NOWAIT, empty: %zd %s\n", r, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+		pthread_create(&t, NULL, poster, NULL); /* writes 8 bytes to efd = p[1] */
+		r = preadv2(p[0], &iv, 1, -1, 0);
+		pthread_join(t, NULL);
+		printf("preadv2, flags 0, after a wait: %zd\n", r);
+		close(p[0]);
+		close(p[1]);
+		char tpath[] = "/tmp/smarm_io_pipe2_XXXXXX";
+		int tf = mkstemp(tpath);
+		unlink(tpath);
+		struct iovec ov = {"synced", 6};
+		printf("pwritev2 RWF_DSYNC: %zd\n", pwritev2(tf, &ov, 1, 0, RWF_DSYNC));
+		errno = 0;
+		r = preadv2(tf, &iv, 1, -7, 0);
+		printf("preadv2 offset -7: %zd %s\n", r, strerror(errno));
+		close(tf);
+	}
+
 	/* Bad descriptors. */
 	errno = 0;
 	r = read(fd, back, 1);
