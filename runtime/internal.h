@@ -700,6 +700,36 @@ extern _Atomic int smarm__io_waiters;
  * void (run.c, after smarm__sched_fini). */
 void smarm__io_fini(void);
 
+/* ---- io.c, for the drop-in shim (shim/io.c, shim/poll.c): the shim makes
+ * its own system calls (native semantics) and parks between attempts.
+ * smarm__fd_snap before an attempt; smarm__fd_park after it said EAGAIN:
+ * 0 (an edge came: try again), -ETIMEDOUT, -EBADF (a single fd was
+ * closed; with several, 0), -EPERM (a single fd without readiness: a
+ * regular file), -ECANCELED, -ENOMEM, or whatever a waker passed.  Green
+ * threads only; the park may switch, nothing else here does. */
+enum { SMARM__FD_SOCK = 1, SMARM__FD_NOWAIT, SMARM__FD_POLL, SMARM__FD_FILE };
+#define SMARM__FD_RD 1
+#define SMARM__FD_WR 2
+struct smarm__fdsel {
+	int fd;
+	unsigned dirs;         /* SMARM__FD_RD | SMARM__FD_WR: what to wait for */
+	void *rec;             /* io.c's, set by smarm__fd_snap */
+	uint32_t seq[2], cgen; /* the snapshot */
+};
+/* 0, -EBADF (negative fd), -EINVAL (fd beyond io.c's table), -ENOMEM. */
+int smarm__fd_snap(struct smarm__fdsel *s);
+/* How to call it without blocking (SMARM__FD_*, cached), or -errno. */
+int smarm__fd_kind(const struct smarm__fdsel *s);
+void smarm__fd_set_kind(const struct smarm__fdsel *s, int kind);
+int smarm__fd_park(struct smarm__fdsel *s, int n, int64_t deadline);
+/* Take turns between a poll(0) and the call it allows (io.c, turn_take). */
+bool smarm__fd_turn_take(const struct smarm__fdsel *s);
+void smarm__fd_turn_give(const struct smarm__fdsel *s);
+/* fd was just made by the kernel (accept): forget the number's past. */
+void smarm__fd_renew(int fd, int kind);
+/* smarm_io_forget for every fd in [first, last] io.c has a record of. */
+void smarm__fd_forget_range(unsigned first, unsigned last);
+
 /* ---- pool.c: OS threads that run blocking calls for parked actors. */
 struct smarm__pool_job {
 	struct smarm__pool_job *next; /* [pool lock] queue link */

@@ -1089,5 +1089,165 @@ int smarm_getaddrinfo(const char *node, const char *service,
  * object.  Never switches. */
 int smarm__io_fd_of(const void *obj)
 {
-	return ((const struct fdrec *)obj)->fd;
+	/* A multi-fd park ("fd poll") may have no single record. */
+	return obj ? ((const struct fdrec *)obj)->fd : -1;
+}
+
+/* ---- one attempt at a time, for the drop-in shim ------------------------- */
+
+/* The shim (shim/io.c, shim/poll.c) makes its own system calls, because
+ * native semantics differ from the calls above (a program's O_NONBLOCK fd
+ * answers EAGAIN, a blocking write on a socket raises SIGPIPE, select
+ * reports exact bits ...), and parks here between attempts with the same
+ * snapshot protocol: smarm__fd_snap before the attempt, smarm__fd_park
+ * after it said EAGAIN.  One park may cover several fds (poll, select):
+ * a waiter node per fd and direction, queued on each record in turn under
+ * that record's lock, one actor behind them all; the first edge wins the
+ * wake (smarm__wake is a CAS) and the rest are unlinked afterwards, as a
+ * timed-out io_block unlinks its one node. */
+
+_Static_assert((int)SMARM__FD_SOCK == (int)K_SOCK && (int)SMARM__FD_NOWAIT == (int)K_NOWAIT &&
+		       (int)SMARM__FD_POLL == (int)K_POLL && (int)SMARM__FD_FILE == (int)K_FILE,
+	       "the shim's fd kinds are io.c's");
+
+int smarm__fd_snap(struct smarm__fdsel *s)
+{
+	long err = 0;
+	struct fdrec *r = rec_of(s->fd, &err);
+
+	if (!r)
+		return (int)err;
+	s->rec = r;
+	s->cgen = atomic_load_explicit(&r->cgen, memory_order_acquire);
+	s->seq[RD] = atomic_load_explicit(&r->seq[RD], memory_order_acquire);
+	s->seq[WR] = atomic_load_explicit(&r->seq[WR], memory_order_acquire);
+	return 0;
+}
+
+int smarm__fd_kind(const struct smarm__fdsel *s)
+{
+	return (int)kind_of(s->rec, s->fd);
+}
+
+void smarm__fd_set_kind(const struct smarm__fdsel *s, int kind)
+{
+	set_kind(s->rec, kind);
+}
+
+bool smarm__fd_turn_take(const struct smarm__fdsel *s)
+{
+	return turn_take(s->rec);
+}
+
+void smarm__fd_turn_give(const struct smarm__fdsel *s)
+{
+	turn_give(s->rec);
+}
+
+void smarm__fd_renew(int fd, int kind)
+{
+	renew(fd, kind);
+}
+
+void smarm__fd_forget_range(unsigned first, unsigned last)
+{
+	for (unsigned i = first >> CHUNK_BITS; i < (MAX_FD >> CHUNK_BITS); i++) {
+		struct fdrec *c = atomic_load_explicit(&chunks[i], memory_order_acquire);
+		if (!c)
+			continue;
+		for (unsigned k = 0; k < CHUNK; k++) {
+			unsigned fd = i << CHUNK_BITS | k;
+			if (fd < first)
+				continue;
+			if (fd > last)
+				return;
+			smarm__lock(&c[k].lock);
+			forget_locked(&c[k], (int)fd);
+			smarm__unlock(&c[k].lock);
+		}
+	}
+}
+
+struct park_node {
+	struct io_waiter w;
+	struct fdrec *r;
+};
+
+int smarm__fd_park(struct smarm__fdsel *s, int n, int64_t deadline)
+{
+	struct smarm__actor *self = smarm__self();
+	struct park_node local[8], *w = local;
+	int total = 0, nw = 0;
+	intptr_t v, early = 1; /* 1: nothing found before the park */
+
+	smarm_assert(self && smarm__rt.epfd >= 0);
+	if (deadline == 0)
+		return -ETIMEDOUT;
+	for (int i = 0; i < n; i++)
+		total += !!(s[i].dirs & SMARM__FD_RD) + !!(s[i].dirs & SMARM__FD_WR);
+	if (total > 8 && !(w = malloc((size_t)total * sizeof *w)))
+		return -ENOMEM;
+	for (int i = 0; i < n && early == 1; i++) {
+		struct fdrec *r = s[i].rec;
+		smarm__lock(&r->lock);
+		if (atomic_load_explicit(&r->cgen, memory_order_relaxed) != s[i].cgen) {
+			early = -EBADF; /* closed since the snapshot */
+		} else if (rec_reg(r) == R_NONE) {
+			struct epoll_event ev = {
+				.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+				.data.ptr = r,
+			};
+			long e = SYS6(epoll_ctl, smarm__rt.epfd, EPOLL_CTL_ADD, s[i].fd, &ev, 0, 0);
+			if (e == -EPERM)
+				rec_set(r, rec_kind(r), R_NOPOLL);
+			else if (e < 0 && e != -EEXIST)
+				early = e;
+			else
+				rec_set(r, rec_kind(r), R_EPOLL);
+		}
+		/* No readiness (a regular file): poll calls it always ready,
+		 * so it has nothing to wait for; a single operation falls back
+		 * to the pool. */
+		if (early == 1 && rec_reg(r) == R_NOPOLL && n == 1)
+			early = -EPERM;
+		for (int dir = RD; dir <= WR && early == 1 && rec_reg(r) == R_EPOLL; dir++) {
+			if (!(s[i].dirs & (dir == RD ? SMARM__FD_RD : SMARM__FD_WR)))
+				continue;
+			if (atomic_load_explicit(&r->seq[dir], memory_order_relaxed) != s[i].seq[dir]) {
+				early = 0; /* an edge since the snapshot: try again */
+				break;
+			}
+			if (nw == 0)
+				smarm__wait_prepare(self, n > 1 ? "fd poll"
+						    : dir == RD ? "fd read" : "fd write", r);
+			w[nw].r = r;
+			w[nw].w.actor = self;
+			waiter_push(r, dir, &w[nw].w);
+			nw++;
+		}
+		smarm__unlock(&r->lock);
+	}
+	if (nw == 0 && early != 1) {
+		v = early;
+	} else {
+		if (nw == 0) /* only the deadline ends this wait (poll on
+			      * fds without readiness, or with no events) */
+			smarm__wait_prepare(self, "fd poll", NULL);
+		else if (early != 1) /* nodes are queued: end the wait ourselves */
+			smarm__wake(self, early);
+		v = smarm__park(deadline);
+		/* Unlink what no waker took (a waker unlinks under the lock
+		 * and clears pprev; the lock settles a race with one). */
+		for (int k = 0; k < nw; k++) {
+			smarm__lock(&w[k].r->lock);
+			if (w[k].w.pprev)
+				waiter_unlink(&w[k].w);
+			smarm__unlock(&w[k].r->lock);
+		}
+	}
+	if (w != local)
+		free(w);
+	if (v == -EBADF && n > 1)
+		return 0; /* one fd closed: the caller's next attempt reports it */
+	return (int)v;
 }

@@ -13,7 +13,9 @@
  * first uses looks it up twice and stores the same value.  Never switches.
  */
 #include <dlfcn.h>
+#include <netdb.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -68,6 +70,21 @@ REAL(int, pthread_key_create, (pthread_key_t *k, void (*dtor)(void *)), (k, dtor
 REAL(int, pthread_key_delete, (pthread_key_t k), (k))
 REAL(void *, pthread_getspecific, (pthread_key_t k), (k))
 REAL(int, pthread_setspecific, (pthread_key_t k, const void *v), (k, v))
+/* fd I/O, poll and name lookup (io.c, poll.c, netdb.c). */
+REAL(ssize_t, read, (int fd, void *b, size_t n), (fd, b, n))
+REAL(ssize_t, write, (int fd, const void *b, size_t n), (fd, b, n))
+REAL(ssize_t, pread, (int fd, void *b, size_t n, off_t off), (fd, b, n, off))
+REAL(int, close, (int fd), (fd))
+REAL(int, epoll_wait, (int epfd, struct epoll_event *ev, int max, int ms), (epfd, ev, max, ms))
+REAL(int, epoll_pwait2,
+     (int epfd, struct epoll_event *ev, int max, const struct timespec *ts, const sigset_t *m),
+     (epfd, ev, max, ts, m))
+REAL(int, eventfd, (unsigned int v, int flags), (v, flags))
+REAL(int, epoll_create1, (int flags), (flags))
+REAL(int, pipe2, (int fds[2], int flags), (fds, flags))
+REAL(int, getaddrinfo,
+     (const char *node, const char *serv, const struct addrinfo *hints, struct addrinfo **res),
+     (node, serv, hints, res))
 
 void smarm__shim_unsupported(const char *fn)
 {

@@ -45,6 +45,21 @@ int smarm__real_pthread_key_create(pthread_key_t *k, void (*dtor)(void *));
 int smarm__real_pthread_key_delete(pthread_key_t k);
 void *smarm__real_pthread_getspecific(pthread_key_t k);
 int smarm__real_pthread_setspecific(pthread_key_t k, const void *v);
+/* fd I/O, poll and name lookup (io.c, poll.c, netdb.c). */
+struct epoll_event;
+struct addrinfo;
+ssize_t smarm__real_read(int fd, void *b, size_t n);
+ssize_t smarm__real_write(int fd, const void *b, size_t n);
+ssize_t smarm__real_pread(int fd, void *b, size_t n, off_t off);
+int smarm__real_close(int fd);
+int smarm__real_epoll_wait(int epfd, struct epoll_event *ev, int max, int ms);
+int smarm__real_epoll_pwait2(int epfd, struct epoll_event *ev, int max,
+			     const struct timespec *ts, const sigset_t *m);
+int smarm__real_eventfd(unsigned int v, int flags);
+int smarm__real_epoll_create1(int flags);
+int smarm__real_pipe2(int fds[2], int flags);
+int smarm__real_getaddrinfo(const char *node, const char *serv,
+			    const struct addrinfo *hints, struct addrinfo **res);
 /* Look a libc symbol up (RTLD_NEXT); aborts naming it if absent. */
 void *smarm__real(const char *name);
 

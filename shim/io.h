@@ -1,0 +1,71 @@
+/* io.h — what the drop-in I/O wrappers share (shim/io.c, shim/poll.c,
+ * shim/netdb.c): raw system calls that return -errno, libc's own version
+ * of a wrapped function, and the one park every wrapper waits in.
+ *
+ * Raw calls, not libc's: they never reach a wrapper (the shim's own or
+ * another library's) and keep errno untouched until the wrapper sets it
+ * once, at its end.  Nothing here switches except smarm__shim_park and
+ * smarm__shim_pool.
+ */
+#ifndef SMARM_SHIM_IO_H
+#define SMARM_SHIM_IO_H
+
+#include <sys/syscall.h>
+
+#include "shim.h"
+
+static inline long smarm__sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+	long r;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
+#define SYS6(n, a, b, c, d, e, f)                                              \
+	smarm__sys6(SYS_##n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+#define SYS(n, a, b, c) SYS6(n, a, b, c, 0, 0, 0)
+
+/* libc's definition of a function the shim wraps, looked up once
+ * (RTLD_NEXT) and typed from libc's own prototype: REAL_FN(read)(fd, b, n). */
+#define REAL_FN(name)                                                          \
+	({                                                                     \
+		static __typeof__(name) *_Atomic fp_;                          \
+		__typeof__(name) *f_ = atomic_load_explicit(&fp_, memory_order_relaxed); \
+		if (!f_) {                                                     \
+			f_ = (__typeof__(name) *)smarm__real(#name);           \
+			atomic_store_explicit(&fp_, f_, memory_order_relaxed); \
+		}                                                              \
+		f_;                                                            \
+	})
+
+/* A system call's result as libc returns it: -1 with errno, or n. */
+static inline long smarm__shim_ret(long n)
+{
+	if (n < 0 && n > -4096) {
+		errno = (int)-n;
+		return -1;
+	}
+	return n;
+}
+
+/* THE PARK.  Every drop-in wrapper that waits for fd readiness (read,
+ * write and the rest, accept, poll, select, epoll_wait ...) parks here and
+ * nowhere else: wait on s[0..n-1] until an edge (0: try again), the
+ * deadline (-ETIMEDOUT), a close (-EBADF) ... (smarm__fd_park, internal.h).
+ * The place to make these waits interruptible by signal handlers (EINTR)
+ * with one edit.  Green threads only.  May switch. */
+int smarm__shim_park(struct smarm__fdsel *s, int n, int64_t deadline);
+/* Run fn(arg) on the blocking pool and park until it is done: regular
+ * files, tty writes, name lookup.  Not interruptible: the job writes into
+ * the caller's stack, so the caller may not leave before it ends (as a
+ * disk read is not interrupted natively).  May switch. */
+void *smarm__shim_pool(void *(*fn)(void *), void *arg);
+
+#endif
