@@ -123,7 +123,7 @@ $(BUILD)/preload/exports.map: $(PRE_OBJ)
 		sed 's/.*/  &;/'; echo 'local: *; };'; } > $@
 $(PRE_SO): $(PRE_OBJ) $(BUILD)/preload/exports.map
 	$(CC) -shared -Wl,-z,defs -Wl,-soname,libsmarm_preload.so \
-		-Wl,--version-script=$(BUILD)/preload/exports.map -o $@ $(PRE_OBJ) $(LIBS)
+		-Wl,--version-script=$(BUILD)/preload/exports.map -o $@ $(PRE_OBJ) $(LIBS) -lseccomp
 $(PRE_RUN): preload/smarm-run
 	install -m 755 $< $@
 
@@ -160,9 +160,10 @@ $(TRT_BIN): $(TRT_OBJ) $(LIB_A)
 
 # Drop-in tests: plain pthread programs (no smarm headers), run natively
 # and under the preload by a Criterion binary that is itself never preloaded.
+# -rdynamic: strict mode's audit names the programs' functions (dladdr).
 $(BUILD)/tests/pprogs/%: tests/preload/progs/%.c
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) $< -o $@
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread -rdynamic $(WARN) $< -o $@
 $(BUILD)/tests/preload/%.o: tests/preload/%.c
 	@mkdir -p $(@D)
 	$(CC) $(APPCFLAGS) -DSMARM_PRELOAD_LIB='"$(abspath $(PRE_SO))"' \

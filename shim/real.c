@@ -68,6 +68,9 @@ REAL(int, pthread_key_create, (pthread_key_t *k, void (*dtor)(void *)), (k, dtor
 REAL(int, pthread_key_delete, (pthread_key_t k), (k))
 REAL(void *, pthread_getspecific, (pthread_key_t k), (k))
 REAL(int, pthread_setspecific, (pthread_key_t k, const void *v), (k, v))
+REAL(int, sigaction, (int sig, const struct sigaction *act, struct sigaction *old),
+     (sig, act, old))
+REAL(sighandler_t, signal, (int sig, sighandler_t h), (sig, h))
 
 void smarm__shim_unsupported(const char *fn)
 {

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "internal.h"
@@ -73,6 +74,38 @@ int smarm__shim_run_main(int (*main_fn)(int, char **, char **), int argc, char *
 			 char **envp, const struct smarm_config *cfg);
 /* Default pthread stack (no attr): set by the preload's config. */
 extern size_t smarm__shim_stack_size;
+
+/* ---- strict.c: SMARM_STRICT, a seccomp net under the wrappers (issue 9;
+ * the file's header).  Process creation must never happen on a filtered
+ * carrier (the child would inherit the filter and die of SIGSYS after
+ * exec): strict_proc.c routes it through the two calls below. */
+/* Read SMARM_STRICT and, if asked and possible, get strict mode ready:
+ * before the runtime starts (on the process's first thread).  Never
+ * switches. */
+void smarm__strict_init(void);
+/* Is strict mode (park or audit) on?  Never switches. */
+bool smarm__strict_active(void);
+/* Is the calling OS thread a carrier that carries the filter?  Never
+ * switches. */
+bool smarm__strict_filtered(void);
+/* Run fn(arg) on a pool thread (never filtered) with the caller's signal
+ * mask, parking the caller; returns fn's result.  Green threads only.
+ * May switch. */
+void *smarm__strict_clean_call(void *(*fn)(void *), void *arg);
+/* fork() for a green thread on a filtered carrier: the fork happens on a
+ * pool thread, and the child goes on in the caller's code (on the copy of
+ * that pool thread and its TLS).  May switch. */
+pid_t smarm__strict_fork(void);
+int smarm__real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+sighandler_t smarm__real_signal(int sig, sighandler_t h);
+/* strict_serve.c: a trapped call made by a green thread, served by the
+ * runtime (park mode): returns what the kernel would (>= 0 or -errno).
+ * args: rdi rsi rdx r10 r8 r9.  May switch. */
+long smarm__strict_serve(long nr, const long args[6]);
+/* strict_audit.c: note a trapped call (audit mode); uc is the trapped
+ * context.  Never switches. */
+void smarm__strict_audit_note(long nr, const void *uc);
+void smarm__strict_audit_init(void);
 
 /* ---- everywhere: unsupported calls fail loudly ---- */
 __attribute__((noreturn, cold)) void smarm__shim_unsupported(const char *fn);

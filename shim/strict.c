@@ -1,0 +1,495 @@
+/* strict.c — SMARM_STRICT: a seccomp net under the wrappers (DESIGN D3(c)).
+ *
+ * The symbol wrappers see what a program calls through the PLT; glibc's own
+ * stdio, loader, NSS and lock code make their system calls directly.  In
+ * strict mode every carrier installs, on itself only (never TSYNC), a
+ * seccomp filter built with libseccomp that traps the blocking calls:
+ *
+ *   read write readv writev           always
+ *   recvfrom sendto recvmsg sendmsg   without MSG_DONTWAIT
+ *   poll epoll_wait epoll_pwait       with a timeout other than 0
+ *   ppoll select pselect6 epoll_pwait2   always
+ *   nanosleep clock_nanosleep         always
+ *   wait4 waitid                      without WNOHANG
+ *   futex                             FUTEX_WAIT, _WAIT_BITSET, _WAKE, _WAKE_BITSET
+ *
+ * SMARM_STRICT=park: the SIGSYS handler serves a trapped call made by a
+ * green thread through the runtime and parks the green thread meanwhile
+ * (strict_serve.c); SMARM_STRICT=audit: it reports each call site once
+ * (strict_audit.c) and makes the call natively.  Anything else (a carrier's
+ * idle loop, the runtime's own code, a forked child) gets the call made
+ * natively.
+ *
+ * What passes the filter.  smarm's own calls go through smarm__sys
+ * (runtime/sys_x86_64.S), one `syscall` instruction: the filter lets
+ * through any call whose instruction pointer is the address after it.  The
+ * filter is libseccomp's program with a five-instruction prefix that
+ * checks seccomp_data.instruction_pointer (libseccomp has no rule on it):
+ * whatever the call and its arguments, the runtime's idle futex and epoll
+ * waits, the eventfd, the I/O it does for the program, and the native
+ * re-issue of a trapped call all pass, and no magic value in an argument
+ * register can collide with a program's.
+ *
+ * Which threads carry it.  Only carriers, each installing its own at the
+ * start of its loop (smarm__carrier_start_hook), once carrier 0 has started
+ * the other carriers and the monitor.  Filters are inherited by threads and
+ * processes a filtered thread creates, and survive exec, so: pool threads
+ * are created by a spawner thread made before any filter exists
+ * (smarm__pool_create_hook); process creation runs on a pool thread
+ * (strict_proc.c); a filtered process that execs dies of SIGSYS (measured).
+ *
+ * The handler (SA_SIGINFO | SA_NODEFER, never SA_ONSTACK; DESIGN D3(c)):
+ *   - SA_NODEFER: a forced SIGSYS while SIGSYS is blocked kills the process,
+ *     and a served call may park and the next trap on this carrier come
+ *     from another green thread before this handler returns;
+ *   - no SA_ONSTACK: the frame must be on the green stack, which is what
+ *     parks; the handler may return on another carrier, so before
+ *     sigreturn it writes this carrier's sigaltstack and mask into the
+ *     ucontext (sigreturn restores both), and the result into its RAX.
+ * A SIGSYS that is not ours (not SYS_SECCOMP, another filter's data, a
+ * thread without our filter, a call we do not trap) goes to the program's
+ * own SIGSYS handler: sigaction() and signal() for SIGSYS are interposed in
+ * strict mode and only record what the program asks for.
+ *
+ * Switching: the handler may switch (park mode); everything else here
+ * never does.
+ */
+#include <dlfcn.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1 /* si_code of a seccomp SIGSYS (<linux/siginfo.h>) */
+#endif
+
+enum { OFF = 0, PARK, AUDIT };
+
+static int mode;                       /* [init] OFF, PARK or AUDIT */
+static pid_t strict_pid;               /* [init] the process that set it up */
+static struct sock_fprog prog;         /* [init] the filter, prefix included */
+static _Atomic bool filtered[1024];    /* by carrier id: carries the filter */
+
+/* The program's SIGSYS disposition, as it asked for it (strict mode only). */
+static struct sigaction prog_sys;      /* [sys_lock] */
+static smarm__lock_t sys_lock = SMARM__LOCK_INIT;
+
+/* Linker-made bounds of smarm's code (the Makefile's smarm_text). */
+extern const char __start_smarm_text[] __attribute__((visibility("hidden")));
+extern const char __stop_smarm_text[] __attribute__((visibility("hidden")));
+
+bool smarm__strict_active(void)
+{
+	return mode != OFF;
+}
+
+bool smarm__strict_filtered(void)
+{
+	struct smarm__carrier *c = smarm__carrier();
+
+	return mode != OFF && c && c->id < 1024 &&
+	       atomic_load_explicit(&filtered[c->id], memory_order_relaxed);
+}
+
+/* ---- the filter ------------------------------------------------------------ */
+
+#define FUTEX_CMD 0x7f /* FUTEX_CMD_MASK without the flags' high bits */
+
+/* The rules (see the header for the list).  0 or -errno. */
+static int add_rules(scmp_filter_ctx ctx)
+{
+	static const int always[] = {
+		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
+		SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
+		SCMP_SYS(epoll_pwait2), SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
+	};
+	static const int futex_ops[] = {FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE,
+					FUTEX_WAKE_BITSET};
+	int r = 0;
+
+#define RULE(nr, ...) \
+	if (r == 0) r = seccomp_rule_add(ctx, SCMP_ACT_TRAP, nr, __VA_ARGS__)
+	for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+		RULE(always[i], 0);
+	RULE(SCMP_SYS(recvfrom), 1, SCMP_A3_32(SCMP_CMP_MASKED_EQ, MSG_DONTWAIT, 0));
+	RULE(SCMP_SYS(sendto), 1, SCMP_A3_32(SCMP_CMP_MASKED_EQ, MSG_DONTWAIT, 0));
+	RULE(SCMP_SYS(recvmsg), 1, SCMP_A2_32(SCMP_CMP_MASKED_EQ, MSG_DONTWAIT, 0));
+	RULE(SCMP_SYS(sendmsg), 1, SCMP_A2_32(SCMP_CMP_MASKED_EQ, MSG_DONTWAIT, 0));
+	RULE(SCMP_SYS(poll), 1, SCMP_A2_32(SCMP_CMP_NE, 0));
+	RULE(SCMP_SYS(epoll_wait), 1, SCMP_A3_32(SCMP_CMP_NE, 0));
+	RULE(SCMP_SYS(epoll_pwait), 1, SCMP_A3_32(SCMP_CMP_NE, 0));
+	RULE(SCMP_SYS(wait4), 1, SCMP_A2_32(SCMP_CMP_MASKED_EQ, WNOHANG, 0));
+	RULE(SCMP_SYS(waitid), 1, SCMP_A3_32(SCMP_CMP_MASKED_EQ, WNOHANG, 0));
+	for (size_t i = 0; i < sizeof futex_ops / sizeof futex_ops[0]; i++)
+		RULE(SCMP_SYS(futex), 1, SCMP_A1_32(SCMP_CMP_MASKED_EQ, FUTEX_CMD, futex_ops[i]));
+#undef RULE
+	return r;
+}
+
+/* Is (nr, args) a call our filter traps?  The handler's test that a
+ * SYS_SECCOMP SIGSYS is ours. */
+static bool trapped(long nr, const long a[6])
+{
+	switch (nr) {
+	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
+	case SYS_ppoll: case SYS_select: case SYS_pselect6: case SYS_epoll_pwait2:
+	case SYS_nanosleep: case SYS_clock_nanosleep:
+		return true;
+	case SYS_recvfrom: case SYS_sendto:
+		return !((int)a[3] & MSG_DONTWAIT);
+	case SYS_recvmsg: case SYS_sendmsg:
+		return !((int)a[2] & MSG_DONTWAIT);
+	case SYS_poll:
+		return (int)a[2] != 0;
+	case SYS_epoll_wait: case SYS_epoll_pwait:
+		return (int)a[3] != 0;
+	case SYS_wait4:
+		return !((int)a[2] & WNOHANG);
+	case SYS_waitid:
+		return !((int)a[3] & WNOHANG);
+	case SYS_futex:
+		switch ((int)a[1] & FUTEX_CMD) {
+		case FUTEX_WAIT: case FUTEX_WAIT_BITSET: case FUTEX_WAKE: case FUTEX_WAKE_BITSET:
+			return true;
+		}
+		return false;
+	}
+	return false;
+}
+
+/* libseccomp's program for the rules, behind our prefix that lets
+ * smarm__sys_pass through.  libseccomp 2.5 exports BPF only to an fd, so it
+ * goes through a memfd.  0 or -errno. */
+static int build_filter(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	uint64_t ip = (uint64_t)(uintptr_t)smarm__sys_pass;
+	struct sock_filter pre[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, instruction_pointer)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)ip, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, instruction_pointer) + 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(ip >> 32), 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	size_t npre = sizeof pre / sizeof pre[0];
+	struct sock_filter *f = NULL;
+	off_t len;
+	int fd = -1, r;
+
+	if (!ctx)
+		return -ENOMEM;
+	if ((r = add_rules(ctx)) < 0)
+		goto out;
+	if ((fd = memfd_create("smarm-seccomp", MFD_CLOEXEC)) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if ((r = seccomp_export_bpf(ctx, fd)) < 0)
+		goto out;
+	len = lseek(fd, 0, SEEK_END);
+	if (len <= 0 || len % sizeof *f || len / sizeof *f + npre > BPF_MAXINSNS) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (!(f = malloc(npre * sizeof *f + len))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memcpy(f, pre, sizeof pre);
+	if (pread(fd, f + npre, len, 0) != len) {
+		r = -EIO;
+		goto out;
+	}
+	prog.len = (unsigned short)(npre + len / sizeof *f);
+	prog.filter = f;
+	f = NULL;
+	r = 0;
+out:
+	free(f);
+	if (fd >= 0)
+		close(fd);
+	seccomp_release(ctx);
+	return r;
+}
+
+/* Put the filter on the calling thread only.  0 or -errno. */
+static int load_filter(void)
+{
+	/* Required to install a filter without CAP_SYS_ADMIN; per thread, so
+	 * threads and processes created elsewhere keep their privileges. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return -errno;
+	return 0;
+}
+
+static void *probe_main(void *arg)
+{
+	*(int *)arg = load_filter();
+	return NULL;
+}
+
+static void carrier_start(struct smarm__carrier *c)
+{
+	int r;
+
+	if (c->id >= 1024)
+		return;
+	if ((r = load_filter()) < 0) {
+		smarm__msg("SMARM_STRICT: carrier %d could not install its filter (%s); "
+			   "it runs without", c->id, strerror(-r));
+		return;
+	}
+	atomic_store(&filtered[c->id], true);
+}
+
+/* ---- the spawner: pool threads without the filter ---------------------------- */
+
+/* One request at a time (req_lock); the spawner is a thread made before
+ * any filter existed, so what it creates has none. */
+static struct {
+	smarm__lock_t req_lock;
+	_Atomic uint32_t word;         /* futex: 0 idle, 1 request posted, 2 done */
+	pthread_t *t;
+	const pthread_attr_t *attr;
+	void *(*fn)(void *);
+	void *arg;
+	sigset_t mask;                 /* the requester's: the new thread's */
+	int result;
+} sp = {.req_lock = SMARM__LOCK_INIT};
+
+static void *spawner_main(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		sigset_t old;
+		uint32_t v;
+		while ((v = atomic_load(&sp.word)) != 1)
+			smarm__futex_wait(&sp.word, v, -1);
+		smarm__real_pthread_sigmask(SIG_SETMASK, &sp.mask, &old);
+		sp.result = smarm__real_pthread_create(sp.t, sp.attr, sp.fn, sp.arg);
+		smarm__real_pthread_sigmask(SIG_SETMASK, &old, NULL);
+		atomic_store(&sp.word, 2);
+		smarm__futex_wake(&sp.word, 1);
+	}
+	return NULL;
+}
+
+static int clean_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+			void *arg)
+{
+	int r;
+
+	if (!smarm__strict_filtered())
+		return smarm__real_pthread_create(t, attr, fn, arg);
+	smarm__lock(&sp.req_lock);
+	sp.t = t;
+	sp.attr = attr;
+	sp.fn = fn;
+	sp.arg = arg;
+	smarm__real_pthread_sigmask(SIG_BLOCK, NULL, &sp.mask);
+	atomic_store(&sp.word, 1);
+	smarm__futex_wake(&sp.word, 1);
+	/* A thread creation: tens of microseconds with the carrier held. */
+	while (atomic_load(&sp.word) != 2)
+		smarm__futex_wait(&sp.word, 1, -1);
+	r = sp.result;
+	atomic_store(&sp.word, 0);
+	smarm__unlock(&sp.req_lock);
+	return r;
+}
+
+/* ---- the SIGSYS handler ---------------------------------------------------- */
+
+/* The program's handler for a SIGSYS that is not ours, as it would have run
+ * without us. */
+static void chain(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction p;
+
+	smarm__lock(&sys_lock);
+	p = prog_sys;
+	if (p.sa_flags & SA_RESETHAND) {
+		prog_sys.sa_handler = SIG_DFL;
+		prog_sys.sa_flags &= ~SA_SIGINFO;
+	}
+	smarm__unlock(&sys_lock);
+	if (p.sa_flags & SA_SIGINFO) {
+		if (p.sa_sigaction)
+			p.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (p.sa_handler == SIG_IGN)
+		return;
+	if (p.sa_handler != SIG_DFL) {
+		p.sa_handler(sig);
+		return;
+	}
+	/* The default action (a core dump): as natively, the process dies of
+	 * this SIGSYS.  The signal stays pending until the handler returns. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	smarm__real_sigaction(SIGSYS, &dfl, NULL);
+	smarm__sys(SYS_tgkill, smarm__sys(SYS_getpid, 0, 0, 0, 0, 0, 0),
+		   smarm__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), SIGSYS, 0, 0, 0);
+}
+
+/* May a trapped call at pc be served by parking the caller?  Only a green
+ * thread, in the process that set strict mode up (not a forked child),
+ * outside smarm's own code (which makes its calls through smarm__sys, so a
+ * trap there is a libc call the runtime makes: it must not park). */
+static bool may_park(struct smarm__carrier *c, uintptr_t pc)
+{
+	return mode == PARK && c->current && smarm__shim_in_green() &&
+	       (pc < (uintptr_t)__start_smarm_text || pc >= (uintptr_t)__stop_smarm_text) &&
+	       smarm__sys(SYS_getpid, 0, 0, 0, 0, 0, 0) == strict_pid;
+}
+
+static void on_sigsys(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	greg_t *g = uc->uc_mcontext.gregs;
+	struct smarm__carrier *c = smarm__carrier();
+	long a[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
+	long nr = si->si_syscall, r;
+	int e = errno;
+
+	if (si->si_code != SYS_SECCOMP || si->si_errno != 0 || si->si_arch != AUDIT_ARCH_X86_64 ||
+	    !c || c->id >= 1024 || !atomic_load_explicit(&filtered[c->id], memory_order_relaxed) ||
+	    !trapped(nr, a)) {
+		chain(sig, si, ucv);
+		errno = e;
+		return;
+	}
+	if (mode == AUDIT && c->current && smarm__shim_in_green())
+		smarm__strict_audit_note(nr, uc);
+	if (may_park(c, (uintptr_t)g[REG_RIP])) {
+		r = smarm__strict_serve(nr, a);
+		if (smarm__carrier() != c) {
+			/* Resumed on another carrier: sigreturn must install this
+			 * thread's altstack and mask, not the old carrier's. */
+			stack_t ss;
+			if (sigaltstack(NULL, &ss) == 0)
+				uc->uc_stack = ss;
+			smarm__real_pthread_sigmask(SIG_SETMASK, NULL, &uc->uc_sigmask);
+		}
+	} else {
+		r = smarm__sys(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	}
+	g[REG_RAX] = r;
+	errno = e;
+}
+
+/* ---- SIGSYS belongs to us: what the program asks for is recorded -------------- */
+
+SMARM_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (sig != SIGSYS || mode == OFF)
+		return smarm__real_sigaction(sig, act, old);
+	smarm__lock(&sys_lock);
+	if (old)
+		*old = prog_sys;
+	if (act)
+		prog_sys = *act;
+	smarm__unlock(&sys_lock);
+	return 0;
+}
+
+SMARM_API sighandler_t signal(int sig, sighandler_t h)
+{
+	struct sigaction sa, old;
+
+	if (sig != SIGSYS || mode == OFF)
+		return smarm__real_signal(sig, h);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = h;
+	sa.sa_flags = SA_RESTART; /* glibc's signal() is BSD's */
+	sigemptyset(&sa.sa_mask);
+	if (h != SIG_DFL && h != SIG_IGN)
+		sigaddset(&sa.sa_mask, SIGSYS);
+	if (sigaction(sig, &sa, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+void smarm__strict_init(void)
+{
+	const char *s = getenv("SMARM_STRICT");
+	struct sigaction sa;
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+	int want, r, probe = -1;
+
+	if (!s || !*s || strcmp(s, "off") == 0 || strcmp(s, "0") == 0)
+		return;
+	if (strcmp(s, "park") == 0) {
+		want = PARK;
+	} else if (strcmp(s, "audit") == 0) {
+		want = AUDIT;
+	} else {
+		smarm__msg("SMARM_STRICT=%s is neither \"park\" nor \"audit\"; strict mode is off", s);
+		return;
+	}
+	if ((r = build_filter()) < 0) {
+		smarm__msg("SMARM_STRICT: cannot build the seccomp filter (%s); strict mode is off",
+			   strerror(-r));
+		return;
+	}
+	/* Try it on a thread of its own first: a kernel without seccomp, or a
+	 * container that refuses it, must not cost the program its carrier. */
+	if (smarm__real_pthread_create(&t, NULL, probe_main, &probe) == 0)
+		smarm__real_pthread_join(t, NULL);
+	if (probe < 0) {
+		smarm__msg("SMARM_STRICT: seccomp is unavailable here (%s); strict mode is off",
+			   strerror(probe == -1 ? EAGAIN : -probe));
+		return;
+	}
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, (size_t)64 << 10);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	smarm__real_pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = smarm__real_pthread_create(&t, &attr, spawner_main, NULL);
+	smarm__real_pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		smarm__msg("SMARM_STRICT: cannot start its spawner thread (%s); strict mode is off",
+			   strerror(r));
+		return;
+	}
+	smarm__real_pthread_setname_np(t, "smarm-spawner");
+	/* The program's SIGSYS disposition before us: the default. */
+	memset(&prog_sys, 0, sizeof prog_sys);
+	prog_sys.sa_handler = SIG_DFL;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_sigsys;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	smarm__real_sigaction(SIGSYS, &sa, NULL);
+	strict_pid = getpid();
+	mode = want;
+	if (mode == AUDIT)
+		smarm__strict_audit_init();
+	smarm__pool_create_hook = clean_create;
+	smarm__carrier_start_hook = carrier_start;
+}

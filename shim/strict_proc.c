@@ -1,0 +1,217 @@
+/* strict_proc.c — process creation in strict mode: never on a filtered
+ * carrier.
+ *
+ * A seccomp filter is inherited by every thread and process its thread
+ * creates and survives exec, so a child made on a carrier that carries
+ * strict mode's filter dies of SIGSYS at its first trapped call after exec
+ * (measured: system("true") from a filtered thread is killed).  Pool threads
+ * never carry it (strict.c), so:
+ *
+ *   system, popen, posix_spawn, posix_spawnp
+ *        run on a pool thread (smarm__strict_clean_call) with the caller's
+ *        signal mask, the green thread parked meanwhile;
+ *   fork the fork itself runs on a pool thread, once the green thread has
+ *        switched out (its stack is then still as the copy will see it);
+ *        the parent's green thread gets the pid back; the child — a copy of
+ *        that pool thread, the only thread of the new process — jumps onto
+ *        the green thread's stack, back into smarm__strict_fork, and returns
+ *        0 there.  The child runs the program's code on the pool thread's
+ *        TCB (glibc's fork set that one up for the child: its tid, its
+ *        thread list), so the shim's wrappers see a plain thread and call
+ *        libc's functions, and a __thread variable reads the pool thread's
+ *        copy, not the green thread's (LOOM.md).
+ *
+ * Everything else is as natively: without strict mode, or from a thread
+ * that does not carry the filter, these are libc's functions.
+ *
+ * For shim/proc.c (another branch wraps fork/system/popen/waitpid for the
+ * default mode): in strict mode its wrappers must call
+ * smarm__strict_fork() for fork and smarm__strict_clean_call() for the rest
+ * when smarm__strict_filtered(); this file's definitions then go.
+ *
+ * Switching: each wrapper here may switch (the caller parks); the child's
+ * side of a fork never switches.
+ */
+#include <spawn.h>
+#include <stdio.h>
+
+#include "shim.h"
+
+struct clean_job {
+	void *(*fn)(void *);
+	void *arg;
+	sigset_t mask;
+};
+
+static void *clean_run(void *p)
+{
+	struct clean_job *j = p;
+	sigset_t old;
+	void *r;
+
+	smarm__real_pthread_sigmask(SIG_SETMASK, &j->mask, &old);
+	r = j->fn(j->arg);
+	smarm__real_pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+void *smarm__strict_clean_call(void *(*fn)(void *), void *arg)
+{
+	struct clean_job j = {.fn = fn, .arg = arg};
+	void *r = NULL;
+
+	smarm__real_pthread_sigmask(SIG_BLOCK, NULL, &j.mask);
+	smarm_block_on_io(clean_run, &j, &r);
+	return r;
+}
+
+/* ---- fork -------------------------------------------------------------------- */
+
+struct fork_job {
+	struct smarm__actor *self;
+	void *jb[5];            /* __builtin_setjmp's buffer: the child's way back */
+	sigset_t mask;
+	pid_t pid;
+	int err;
+};
+
+static void *fork_run(void *p)
+{
+	struct fork_job *j = p;
+	pid_t (*real_fork)(void) = (pid_t(*)(void))smarm__real("fork");
+	sigset_t old;
+
+	/* The green thread parks right after handing us the job; its stack
+	 * must be at rest before it is copied. */
+	while (atomic_load_explicit(&j->self->on_cpu, memory_order_acquire))
+		__builtin_ia32_pause();
+	smarm__real_pthread_sigmask(SIG_SETMASK, &j->mask, &old);
+	j->pid = real_fork();
+	if (j->pid == 0)
+		__builtin_longjmp(j->jb, 1); /* the child: onto the green stack */
+	j->err = errno;
+	smarm__real_pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return NULL;
+}
+
+pid_t smarm__strict_fork(void)
+{
+	struct fork_job j;
+
+	j.self = smarm__self();
+	smarm__real_pthread_sigmask(SIG_BLOCK, NULL, &j.mask);
+	if (__builtin_setjmp(j.jb))
+		return 0; /* the child, on the copy of the pool thread */
+	smarm_block_on_io(fork_run, &j, NULL);
+	if (j.pid < 0)
+		errno = j.err;
+	return j.pid;
+}
+
+SMARM_API pid_t fork(void)
+{
+	if (smarm__strict_filtered() && smarm__shim_in_green())
+		return smarm__strict_fork();
+	return ((pid_t(*)(void))smarm__real("fork"))();
+}
+
+/* ---- the rest run on a pool thread -------------------------------------------- */
+
+struct system_job {
+	const char *cmd;
+	int result, err;
+};
+
+static void *system_run(void *p)
+{
+	struct system_job *j = p;
+	int (*real_system)(const char *) = (int (*)(const char *))smarm__real("system");
+
+	j->result = real_system(j->cmd);
+	j->err = errno;
+	return NULL;
+}
+
+SMARM_API int system(const char *cmd)
+{
+	struct system_job j = {.cmd = cmd};
+
+	if (!(smarm__strict_filtered() && smarm__shim_in_green()))
+		return ((int (*)(const char *))smarm__real("system"))(cmd);
+	smarm__strict_clean_call(system_run, &j);
+	errno = j.err;
+	return j.result;
+}
+
+struct popen_job {
+	const char *cmd, *type;
+	FILE *result;
+	int err;
+};
+
+static void *popen_run(void *p)
+{
+	struct popen_job *j = p;
+	FILE *(*real_popen)(const char *, const char *) =
+		(FILE * (*)(const char *, const char *)) smarm__real("popen");
+
+	j->result = real_popen(j->cmd, j->type);
+	j->err = errno;
+	return NULL;
+}
+
+SMARM_API FILE *popen(const char *cmd, const char *type)
+{
+	struct popen_job j = {.cmd = cmd, .type = type};
+
+	if (!(smarm__strict_filtered() && smarm__shim_in_green()))
+		return ((FILE * (*)(const char *, const char *)) smarm__real("popen"))(cmd, type);
+	smarm__strict_clean_call(popen_run, &j);
+	errno = j.err;
+	return j.result;
+}
+
+typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			const posix_spawnattr_t *, char *const[], char *const[]);
+
+struct spawn_job {
+	spawn_fn fn;
+	pid_t *pid;
+	const char *path;
+	const posix_spawn_file_actions_t *fa;
+	const posix_spawnattr_t *attr;
+	char *const *argv, *const *envp;
+	int result;
+};
+
+static void *spawn_run(void *p)
+{
+	struct spawn_job *j = p;
+
+	j->result = j->fn(j->pid, j->path, j->fa, j->attr, j->argv, j->envp);
+	return NULL;
+}
+
+static int spawn(const char *name, pid_t *pid, const char *path,
+		 const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+		 char *const argv[], char *const envp[])
+{
+	struct spawn_job j = {(spawn_fn)smarm__real(name), pid, path, fa, attr, argv, envp, 0};
+
+	if (!(smarm__strict_filtered() && smarm__shim_in_green()))
+		return j.fn(pid, path, fa, attr, argv, envp);
+	smarm__strict_clean_call(spawn_run, &j);
+	return j.result;
+}
+
+SMARM_API int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn("posix_spawn", pid, path, fa, attr, argv, envp);
+}
+
+SMARM_API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn("posix_spawnp", pid, file, fa, attr, argv, envp);
+}
