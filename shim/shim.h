@@ -102,10 +102,15 @@ sighandler_t smarm__real_signal(int sig, sighandler_t h);
  * runtime (park mode): returns what the kernel would (>= 0 or -errno).
  * args: rdi rsi rdx r10 r8 r9.  May switch. */
 long smarm__strict_serve(long nr, const long args[6]);
-/* strict_audit.c: note a trapped call (audit mode); uc is the trapped
- * context.  Never switches. */
-void smarm__strict_audit_note(long nr, const void *uc);
-void smarm__strict_audit_init(void);
+/* strict_audit.c: who made a trapped call: the first return address on
+ * the green stack above sp outside libc (*caller) and whether it is smarm's
+ * own code.  Never switches; async-signal-safe. */
+enum { SMARM__SITE_UNKNOWN, SMARM__SITE_PROGRAM, SMARM__SITE_SMARM };
+int smarm__strict_site(uintptr_t sp, uintptr_t *caller);
+/* Note a trapped call at ip from caller (audit mode).  Never switches. */
+void smarm__strict_audit_note(long nr, uintptr_t ip, uintptr_t caller);
+/* Learn where the loaded objects' code is; audit: a summary at exit. */
+void smarm__strict_sites_init(bool audit);
 
 /* ---- everywhere: unsupported calls fail loudly ---- */
 __attribute__((noreturn, cold)) void smarm__shim_unsupported(const char *fn);

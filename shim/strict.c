@@ -272,7 +272,7 @@ static struct {
 	void *arg;
 	sigset_t mask;                 /* the requester's: the new thread's */
 	int result;
-} sp = {.req_lock = SMARM__LOCK_INIT};
+} spr = {.req_lock = SMARM__LOCK_INIT};
 
 static void *spawner_main(void *unused)
 {
@@ -280,13 +280,13 @@ static void *spawner_main(void *unused)
 	for (;;) {
 		sigset_t old;
 		uint32_t v;
-		while ((v = atomic_load(&sp.word)) != 1)
-			smarm__futex_wait(&sp.word, v, -1);
-		smarm__real_pthread_sigmask(SIG_SETMASK, &sp.mask, &old);
-		sp.result = smarm__real_pthread_create(sp.t, sp.attr, sp.fn, sp.arg);
+		while ((v = atomic_load(&spr.word)) != 1)
+			smarm__futex_wait(&spr.word, v, -1);
+		smarm__real_pthread_sigmask(SIG_SETMASK, &spr.mask, &old);
+		spr.result = smarm__real_pthread_create(spr.t, spr.attr, spr.fn, spr.arg);
 		smarm__real_pthread_sigmask(SIG_SETMASK, &old, NULL);
-		atomic_store(&sp.word, 2);
-		smarm__futex_wake(&sp.word, 1);
+		atomic_store(&spr.word, 2);
+		smarm__futex_wake(&spr.word, 1);
 	}
 	return NULL;
 }
@@ -298,20 +298,20 @@ static int clean_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(vo
 
 	if (!smarm__strict_filtered())
 		return smarm__real_pthread_create(t, attr, fn, arg);
-	smarm__lock(&sp.req_lock);
-	sp.t = t;
-	sp.attr = attr;
-	sp.fn = fn;
-	sp.arg = arg;
-	smarm__real_pthread_sigmask(SIG_BLOCK, NULL, &sp.mask);
-	atomic_store(&sp.word, 1);
-	smarm__futex_wake(&sp.word, 1);
+	smarm__lock(&spr.req_lock);
+	spr.t = t;
+	spr.attr = attr;
+	spr.fn = fn;
+	spr.arg = arg;
+	smarm__real_pthread_sigmask(SIG_BLOCK, NULL, &spr.mask);
+	atomic_store(&spr.word, 1);
+	smarm__futex_wake(&spr.word, 1);
 	/* A thread creation: tens of microseconds with the carrier held. */
-	while (atomic_load(&sp.word) != 2)
-		smarm__futex_wait(&sp.word, 1, -1);
-	r = sp.result;
-	atomic_store(&sp.word, 0);
-	smarm__unlock(&sp.req_lock);
+	while (atomic_load(&spr.word) != 2)
+		smarm__futex_wait(&spr.word, 1, -1);
+	r = spr.result;
+	atomic_store(&spr.word, 0);
+	smarm__unlock(&spr.req_lock);
 	return r;
 }
 
@@ -351,14 +351,17 @@ static void chain(int sig, siginfo_t *si, void *uc)
 		   smarm__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), SIGSYS, 0, 0, 0);
 }
 
-/* May a trapped call at pc be served by parking the caller?  Only a green
- * thread, in the process that set strict mode up (not a forked child),
- * outside smarm's own code (which makes its calls through smarm__sys, so a
- * trap there is a libc call the runtime makes: it must not park). */
-static bool may_park(struct smarm__carrier *c, uintptr_t pc)
+/* Is the trapped call the program's (or a library's), made by a green
+ * thread of the process that set strict mode up (not a forked child)?  The
+ * runtime's own calls through libc (a pool's condition variable, joins at
+ * shutdown) are made natively: they must not park, nor be reported. */
+static bool program_call(struct smarm__carrier *c, uintptr_t pc, uintptr_t sp,
+			 uintptr_t *caller)
 {
-	return mode == PARK && c->current && smarm__shim_in_green() &&
+	*caller = 0;
+	return c->current && smarm__shim_in_green() &&
 	       (pc < (uintptr_t)__start_smarm_text || pc >= (uintptr_t)__stop_smarm_text) &&
+	       smarm__strict_site(sp, caller) != SMARM__SITE_SMARM &&
 	       smarm__sys(SYS_getpid, 0, 0, 0, 0, 0, 0) == strict_pid;
 }
 
@@ -369,6 +372,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	struct smarm__carrier *c = smarm__carrier();
 	long a[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
 	long nr = si->si_syscall, r;
+	uintptr_t caller;
 	int e = errno;
 
 	if (si->si_code != SYS_SECCOMP || si->si_errno != 0 || si->si_arch != AUDIT_ARCH_X86_64 ||
@@ -378,9 +382,12 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 		errno = e;
 		return;
 	}
-	if (mode == AUDIT && c->current && smarm__shim_in_green())
-		smarm__strict_audit_note(nr, uc);
-	if (may_park(c, (uintptr_t)g[REG_RIP])) {
+	if (!program_call(c, (uintptr_t)g[REG_RIP], (uintptr_t)g[REG_RSP], &caller)) {
+		r = smarm__sys(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	} else if (mode == AUDIT) {
+		smarm__strict_audit_note(nr, (uintptr_t)g[REG_RIP], caller);
+		r = smarm__sys(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	} else {
 		r = smarm__strict_serve(nr, a);
 		if (smarm__carrier() != c) {
 			/* Resumed on another carrier: sigreturn must install this
@@ -390,8 +397,6 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 				uc->uc_stack = ss;
 			smarm__real_pthread_sigmask(SIG_SETMASK, NULL, &uc->uc_sigmask);
 		}
-	} else {
-		r = smarm__sys(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	}
 	g[REG_RAX] = r;
 	errno = e;
@@ -488,8 +493,7 @@ void smarm__strict_init(void)
 	smarm__real_sigaction(SIGSYS, &sa, NULL);
 	strict_pid = getpid();
 	mode = want;
-	if (mode == AUDIT)
-		smarm__strict_audit_init();
+	smarm__strict_sites_init(mode == AUDIT);
 	smarm__pool_create_hook = clean_create;
 	smarm__carrier_start_hook = carrier_start;
 }

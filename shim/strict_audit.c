@@ -4,11 +4,17 @@
  *
  * A call site is (system call, caller): the caller is the first return
  * address on the trapped stack that lies in the executable code of an
- * object other than libc, the loader and smarm itself, and follows a call
- * instruction — the program's function (or another library's) that called
- * into libc: for fgets on a pipe, the function that called fgets, not
- * glibc's _IO_file_underflow.  The stack is scanned upwards from the
- * trapped RSP, within the green thread's stack, for at most SCAN words.
+ * object other than libc and the loader, and follows a call instruction —
+ * the program's function (or another library's) that called into libc:
+ * for fgets on a pipe, the function that called fgets, not glibc's
+ * _IO_file_underflow.  The stack is scanned upwards from the trapped RSP,
+ * within the green thread's stack, for at most SCAN words
+ * (smarm__strict_site).  A caller in smarm itself is the runtime's own use
+ * of libc (a pool's condition variable, a join at shutdown): strict.c makes
+ * that call natively, in both modes, and audit does not report it.  The
+ * scan is a heuristic: a stale word that looks like a return address can
+ * stand for the caller (then a runtime call may be served as the
+ * program's, or the reverse; neither breaks the call).
  * Each site is reported the first time, with the libc function that made
  * the call and the green thread, and counted; a summary follows at exit.
  * Names come from dladdr: a program's own functions have names only if it
@@ -22,7 +28,6 @@
 #include <link.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <ucontext.h>
 
 #include "shim.h"
 
@@ -45,9 +50,10 @@ static smarm__lock_t lock = SMARM__LOCK_INIT;
  * be.  [init] */
 static struct seg {
 	uintptr_t lo, hi;
-	bool skip;              /* libc, the loader, smarm: not a caller */
+	int kind;               /* enum below */
 } segs[MAXSEG];
 static int nsegs;
+enum { K_CALLER, K_LIBC, K_SMARM }; /* libc and the loader are looked through */
 
 static const char *sysname(long nr)
 {
@@ -79,8 +85,10 @@ static const char *sysname(long nr)
 static int seg_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	const char *name = info->dlpi_name ? info->dlpi_name : "";
-	bool skip = strstr(name, "/libc.so") || strstr(name, "/ld-linux") ||
-		    strstr(name, "libsmarm_preload") || strstr(name, "linux-vdso");
+	int kind = strstr(name, "libsmarm_preload")                  ? K_SMARM
+		   : strstr(name, "/libc.so") || strstr(name, "/ld-linux") ||
+			     strstr(name, "linux-vdso")              ? K_LIBC
+								     : K_CALLER;
 
 	(void)size, (void)arg;
 	for (int i = 0; i < info->dlpi_phnum && nsegs < MAXSEG; i++) {
@@ -89,44 +97,52 @@ static int seg_cb(struct dl_phdr_info *info, size_t size, void *arg)
 			continue;
 		segs[nsegs].lo = info->dlpi_addr + ph->p_vaddr;
 		segs[nsegs].hi = segs[nsegs].lo + ph->p_memsz;
-		segs[nsegs].skip = skip;
+		segs[nsegs].kind = kind;
 		nsegs++;
 	}
 	return 0;
 }
 
-/* Is w a return address in a caller's code (see the header)? */
-static bool is_caller(uintptr_t w)
+/* The kind of code w returns into, if it is a return address (it follows a
+ * call instruction in an executable segment); -1 otherwise. */
+static int ret_kind(uintptr_t w)
 {
 	for (int i = 0; i < nsegs; i++) {
 		const unsigned char *p = (const unsigned char *)w;
 		if (w < segs[i].lo + 7 || w >= segs[i].hi)
 			continue;
-		if (segs[i].skip)
-			return false;
 		/* call rel32; call *%reg / *(%reg); call *disp8(%reg);
 		 * call *disp32(%rip) or *disp32(%reg). */
-		return p[-5] == 0xe8 || (p[-2] == 0xff && (p[-1] & 0x38) == 0x10) ||
-		       (p[-3] == 0xff && (p[-2] & 0x38) == 0x10) ||
-		       (p[-6] == 0xff && (p[-5] & 0x38) == 0x10);
+		if (p[-5] == 0xe8 || (p[-2] == 0xff && (p[-1] & 0x38) == 0x10) ||
+		    (p[-3] == 0xff && (p[-2] & 0x38) == 0x10) ||
+		    (p[-6] == 0xff && (p[-5] & 0x38) == 0x10))
+			return segs[i].kind;
+		return -1;
 	}
-	return false;
+	return -1;
 }
 
-static uintptr_t find_caller(uintptr_t sp)
+int smarm__strict_site(uintptr_t sp, uintptr_t *caller)
 {
 	struct smarm__actor *a = smarm__self();
 	uintptr_t hi;
 
+	*caller = 0;
 	if (!a)
-		return 0;
+		return SMARM__SITE_UNKNOWN;
 	hi = (uintptr_t)a->stack_lo + a->stack_size;
 	for (int i = 0; i < SCAN && sp + 8 <= hi; i++, sp += 8) {
 		uintptr_t w = *(const uintptr_t *)sp;
-		if (is_caller(w))
-			return w;
+		switch (ret_kind(w)) {
+		case K_CALLER:
+			*caller = w;
+			return SMARM__SITE_PROGRAM;
+		case K_SMARM:
+			*caller = w;
+			return SMARM__SITE_SMARM;
+		}
 	}
-	return 0;
+	return SMARM__SITE_UNKNOWN;
 }
 
 /* "name+0xoff (object)" for a code address. */
@@ -148,11 +164,8 @@ static void describe(char *buf, size_t len, uintptr_t pc)
 	smarm__fmt(buf, len, "%p", (void *)pc);
 }
 
-void smarm__strict_audit_note(long nr, const void *ucv)
+void smarm__strict_audit_note(long nr, uintptr_t ip, uintptr_t caller)
 {
-	const ucontext_t *uc = ucv;
-	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-	uintptr_t caller = find_caller((uintptr_t)uc->uc_mcontext.gregs[REG_RSP]);
 	uintptr_t h = (caller ^ (ip * 31) ^ (uintptr_t)nr) * 0x9e3779b97f4a7c15ull;
 	struct site *s = NULL;
 	char where[160], via[160];
@@ -209,8 +222,9 @@ static void summary(void)
 			   atomic_load(&other));
 }
 
-void smarm__strict_audit_init(void)
+void smarm__strict_sites_init(bool audit)
 {
 	dl_iterate_phdr(seg_cb, NULL);
-	atexit(summary);
+	if (audit)
+		atexit(summary);
 }
