@@ -20,6 +20,11 @@
  *        thread list), so the shim's wrappers see a plain thread and call
  *        libc's functions, and a __thread variable reads the pool thread's
  *        copy, not the green thread's (LOOM.md).
+ *   exec* (execve, execv, execvp, execvpe, execl, execlp, execle) from a
+ *        green thread itself: the exec runs on a pool thread, which becomes
+ *        the new program's only thread (fexecve and the execveat system
+ *        call are not covered: a program that uses them in strict mode
+ *        gets the filter in the new program);
  *
  * Everything else is as natively: without strict mode, or from a thread
  * that does not carry the filter, these are libc's functions.
@@ -33,7 +38,9 @@
  * side of a fork never switches.
  */
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "shim.h"
 
@@ -214,4 +221,106 @@ SMARM_API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	return spawn("posix_spawnp", pid, file, fa, attr, argv, envp);
+}
+
+/* ---- exec: the new program must not inherit the filter ------------------------ */
+
+/* The exec happens on a pool thread, which becomes the new program's only
+ * thread (the kernel ends the others, the carriers included, as for any
+ * exec from a thread that is not the first).  Returns only on failure. */
+struct exec_job {
+	const char *name;       /* execve or execvpe */
+	const char *path;
+	char *const *argv, *const *envp;
+	int err;
+};
+
+static void *exec_run(void *p)
+{
+	struct exec_job *j = p;
+
+	((int (*)(const char *, char *const[], char *const[]))smarm__real(j->name))(
+		j->path, j->argv, j->envp);
+	j->err = errno;
+	return NULL;
+}
+
+static int exec_clean(const char *name, const char *path, char *const argv[],
+		      char *const envp[])
+{
+	struct exec_job j = {name, path, argv, envp, 0};
+
+	smarm__strict_clean_call(exec_run, &j);
+	errno = j.err;
+	return -1;
+}
+
+static bool exec_here(void)
+{
+	return !(smarm__strict_filtered() && smarm__shim_in_green());
+}
+
+SMARM_API int execve(const char *path, char *const argv[], char *const envp[])
+{
+	if (exec_here())
+		return ((int (*)(const char *, char *const[], char *const[]))smarm__real(
+			"execve"))(path, argv, envp);
+	return exec_clean("execve", path, argv, envp);
+}
+
+SMARM_API int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+SMARM_API int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	if (exec_here())
+		return ((int (*)(const char *, char *const[], char *const[]))smarm__real(
+			"execvpe"))(file, argv, envp);
+	return exec_clean("execvpe", file, argv, envp);
+}
+
+SMARM_API int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+/* The list forms: their arguments into a vector on the stack (as glibc
+ * does), then the vector form. */
+#define ARGV_FROM_LIST(arg, argv, want_env, envp_out)                                        \
+	va_list ap;                                                                  \
+	size_t n = 1;                                                                \
+	va_start(ap, arg);                                                           \
+	while (va_arg(ap, char *))                                                   \
+		n++;                                                                 \
+	va_end(ap);                                                                  \
+	char *argv[n + 1];                                                           \
+	argv[0] = (char *)(arg);                                                     \
+	va_start(ap, arg);                                                           \
+	for (size_t i = 1; i <= n; i++)                                              \
+		argv[i] = va_arg(ap, char *);                                        \
+	if (want_env)                                                                \
+		*(envp_out) = va_arg(ap, char **);                                   \
+	va_end(ap)
+
+SMARM_API int execl(const char *path, const char *arg, ...)
+{
+	char **unused;
+	ARGV_FROM_LIST(arg, argv, 0, &unused);
+	return execve(path, argv, environ);
+}
+
+SMARM_API int execlp(const char *file, const char *arg, ...)
+{
+	char **unused;
+	ARGV_FROM_LIST(arg, argv, 0, &unused);
+	return execvpe(file, argv, environ);
+}
+
+SMARM_API int execle(const char *path, const char *arg, ...)
+{
+	char **envp = NULL;
+	ARGV_FROM_LIST(arg, argv, 1, &envp);
+	return execve(path, argv, envp);
 }

@@ -95,6 +95,7 @@ Test(strict, system_popen_fork_exec_posix_spawn)
 	same_as_native_with("strict_proc", park_env, false);
 	same_as_native_with("strict_proc", audit_env, false);
 	same_as_native_with("fork_exec", park_env, false);
+	same_as_native_with("strict_exec", park_env, false);
 }
 
 Test(strict, a_programs_own_sigsys_handler_still_works)
