@@ -145,6 +145,16 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(APPCFLAGS) $< -o $@ $(LDSAN) $(LIB_A) $(LIBS) -lm
 
+# Drop-in benchmarks: plain programs (tests/bench/dropin/) that a link-mode
+# runner (bench_strict) starts natively and under the preload.
+DROPIN_B := $(patsubst tests/bench/dropin/%.c,$(BUILD)/bench/dropin/%,$(wildcard tests/bench/dropin/*.c))
+$(BUILD)/bench/dropin/%: tests/bench/dropin/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) $< -o $@
+$(BUILD)/bench/bench_strict: APPCFLAGS += -DSMARM_PRELOAD_LIB='"$(abspath $(PRE_SO))"' \
+	-DSMARM_BENCH_DROPIN='"$(abspath $(BUILD))/bench/dropin"'
+$(BUILD)/bench/bench_strict: $(DROPIN_B) $(PRELOAD)
+
 $(BUILD)/tests/progs/%: tests/runtime/progs/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(APPCFLAGS) $< -o $@ $(LDSAN) $(LIB_A) $(LIBS) -lm

@@ -79,7 +79,7 @@
 enum { OFF = 0, PARK, AUDIT };
 
 static int mode;                       /* [init] OFF, PARK or AUDIT */
-static pid_t strict_pid;               /* [init] the process that set it up */
+static _Atomic bool forked;            /* set in a child of fork (atfork) */
 static struct sock_fprog prog;         /* [init] the filter, prefix included */
 static _Atomic bool filtered[1024];    /* by carrier id: carries the filter */
 
@@ -239,6 +239,14 @@ static int load_filter(void)
 	return 0;
 }
 
+/* In the child of a fork the runtime is gone: every trapped call is made
+ * natively.  (A child made with a raw clone(2) skips this; it must not
+ * make trapped calls before it execs.) */
+static void in_child(void)
+{
+	atomic_store(&forked, true);
+}
+
 static void *probe_main(void *arg)
 {
 	*(int *)arg = load_filter();
@@ -361,8 +369,8 @@ static bool program_call(struct smarm__carrier *c, uintptr_t pc, uintptr_t sp,
 	*caller = 0;
 	return c->current && smarm__shim_in_green() &&
 	       (pc < (uintptr_t)__start_smarm_text || pc >= (uintptr_t)__stop_smarm_text) &&
-	       smarm__strict_site(sp, caller) != SMARM__SITE_SMARM &&
-	       smarm__sys(SYS_getpid, 0, 0, 0, 0, 0, 0) == strict_pid;
+	       !atomic_load_explicit(&forked, memory_order_relaxed) &&
+	       smarm__strict_site(sp, caller) != SMARM__SITE_SMARM;
 }
 
 static void on_sigsys(int sig, siginfo_t *si, void *ucv)
@@ -491,7 +499,7 @@ void smarm__strict_init(void)
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	smarm__real_sigaction(SIGSYS, &sa, NULL);
-	strict_pid = getpid();
+	pthread_atfork(NULL, NULL, in_child);
 	mode = want;
 	smarm__strict_sites_init(mode == AUDIT);
 	smarm__pool_create_hook = clean_create;

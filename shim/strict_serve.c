@@ -139,21 +139,49 @@ static long serve_vec(int fd, const struct iovec *iov, int cnt, bool wr,
 	}
 }
 
+/* read/write: one try with RWF_NOWAIT first.  Data (or room) is there
+ * most of the time, and then the call costs one system call more than the
+ * trap itself; the flags and the fd's identity matter only when it would
+ * block.  *done: bytes a write already wrote (it must go on with the rest,
+ * as a blocking write does).  Returns the answer, or -EAGAIN to go on. */
+static long try_nowait(long nr, const long a[6], size_t *done)
+{
+	struct iovec v = {.iov_base = (void *)a[1], .iov_len = (size_t)a[2]};
+	long r;
+
+	*done = 0;
+	r = S(nr == SYS_read ? SYS_preadv2 : SYS_pwritev2, a[0], &v, 1, -1, 0, RWF_NOWAIT);
+	if (r == -EOPNOTSUPP || r == -EINVAL)
+		return -EAGAIN; /* no RWF_NOWAIT here (a tty, a regular file) */
+	if (r > 0 && nr == SYS_write && (size_t)r < v.iov_len) {
+		*done = (size_t)r;
+		return -EAGAIN;
+	}
+	return r;
+}
+
 static long serve_fd(long nr, const long a[6])
 {
 	int fd = (int)a[0];
 	struct stat st;
-	long k = fd_prepare(fd, &st);
+	size_t done = 0;
+	long k;
 
-	if (k < 0)
+	if ((nr == SYS_read || nr == SYS_write) && (k = try_nowait(nr, a, &done)) != -EAGAIN)
 		return k;
+	if ((k = fd_prepare(fd, &st)) < 0)
+		return done ? (long)done : k;
+	if (k == NATIVE && done)
+		return (long)done; /* O_NONBLOCK: a partial write is the answer */
 	if (k == NATIVE)
 		return native(nr, a);
 	switch (nr) {
 	case SYS_read:
 		return intr(smarm_read(fd, (void *)a[1], (size_t)a[2], -1));
 	case SYS_write:
-		return sigpipe(intr(smarm_write(fd, (const void *)a[1], (size_t)a[2], -1)), &st, 0);
+		k = sigpipe(intr(smarm_write(fd, (const char *)a[1] + done, (size_t)a[2] - done, -1)),
+			    &st, 0);
+		return k < 0 ? (done ? (long)done : k) : k + (long)done;
 	case SYS_readv:
 	case SYS_writev:
 		if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode))
