@@ -104,8 +104,9 @@ sighandler_t smarm__real_signal(int sig, sighandler_t h);
 long smarm__strict_serve(long nr, const long args[6]);
 /* strict_audit.c: who made a trapped call: the first return address on
  * the green stack above sp outside libc (*caller) and whether it is smarm's
- * own code.  Never switches; async-signal-safe. */
-enum { SMARM__SITE_UNKNOWN, SMARM__SITE_PROGRAM, SMARM__SITE_SMARM };
+ * own code; OFFSTACK if sp is not on the calling green thread's stack.
+ * Never switches; async-signal-safe. */
+enum { SMARM__SITE_UNKNOWN, SMARM__SITE_PROGRAM, SMARM__SITE_SMARM, SMARM__SITE_OFFSTACK };
 int smarm__strict_site(uintptr_t sp, uintptr_t *caller);
 /* Note a trapped call at ip from caller (audit mode).  Never switches. */
 void smarm__strict_audit_note(long nr, uintptr_t ip, uintptr_t caller);

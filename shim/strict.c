@@ -360,17 +360,22 @@ static void chain(int sig, siginfo_t *si, void *uc)
 }
 
 /* Is the trapped call the program's (or a library's), made by a green
- * thread of the process that set strict mode up (not a forked child)?  The
- * runtime's own calls through libc (a pool's condition variable, joins at
- * shutdown) are made natively: they must not park, nor be reported. */
+ * thread of the process that set strict mode up (not a forked child), on
+ * its own stack?  The runtime's own calls through libc (a pool's condition
+ * variable, joins at shutdown) are made natively: they must not park, nor
+ * be reported; nor may a call made on another stack (a program's signal
+ * handler on its sigaltstack, which belongs to this carrier) park. */
 static bool program_call(struct smarm__carrier *c, uintptr_t pc, uintptr_t sp,
 			 uintptr_t *caller)
 {
+	int site;
+
 	*caller = 0;
 	return c->current && smarm__shim_in_green() &&
 	       (pc < (uintptr_t)__start_smarm_text || pc >= (uintptr_t)__stop_smarm_text) &&
 	       !atomic_load_explicit(&forked, memory_order_relaxed) &&
-	       smarm__strict_site(sp, caller) != SMARM__SITE_SMARM;
+	       (site = smarm__strict_site(sp, caller)) != SMARM__SITE_SMARM &&
+	       site != SMARM__SITE_OFFSTACK;
 }
 
 static void on_sigsys(int sig, siginfo_t *si, void *ucv)
@@ -491,14 +496,13 @@ void smarm__strict_init(void)
 		return;
 	}
 	smarm__real_pthread_setname_np(t, "smarm-spawner");
-	/* The program's SIGSYS disposition before us: the default. */
-	memset(&prog_sys, 0, sizeof prog_sys);
-	prog_sys.sa_handler = SIG_DFL;
+	/* The program's SIGSYS disposition before us (a constructor may have
+	 * set one) is what a SIGSYS that is not ours goes to. */
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = on_sigsys;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	smarm__real_sigaction(SIGSYS, &sa, NULL);
+	smarm__real_sigaction(SIGSYS, &sa, &prog_sys);
 	pthread_atfork(NULL, NULL, in_child);
 	mode = want;
 	smarm__strict_sites_init(mode == AUDIT);

@@ -131,6 +131,10 @@ int smarm__strict_site(uintptr_t sp, uintptr_t *caller)
 	if (!a)
 		return SMARM__SITE_UNKNOWN;
 	hi = (uintptr_t)a->stack_lo + a->stack_size;
+	/* On another stack (a program's signal handler on its sigaltstack):
+	 * not a frame that may park, nor memory we know the bounds of. */
+	if (sp < (uintptr_t)a->stack_lo || sp >= hi)
+		return SMARM__SITE_OFFSTACK;
 	for (int i = 0; i < SCAN && sp + 8 <= hi; i++, sp += 8) {
 		uintptr_t w = *(const uintptr_t *)sp;
 		switch (ret_kind(w)) {

@@ -1,18 +1,36 @@
-/* A program with its own SIGSYS handler: it gets its SIGSYS (raised here),
- * sigaction reports its handler back, and blocking calls still work. */
+/* A program with its own SIGSYS handling: a handler installed by a
+ * constructor (before smarm starts) is found by sigaction; a raised SIGSYS
+ * and a SIGSYS from the program's own seccomp filter (RET_TRAP with data
+ * 7) reach its handler; blocking calls still work; SIG_IGN is honoured. */
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t caught, code;
+static volatile sig_atomic_t caught, code, data;
+
+static void early(int sig)
+{
+	(void)sig;
+}
+
+__attribute__((constructor)) static void install_early(void)
+{
+	signal(SIGSYS, early);
+}
 
 static void on_sys(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	caught += sig == SIGSYS;
 	code = si->si_code;
+	data = si->si_errno;
 }
 
 static void *reader(void *a)
@@ -23,6 +41,24 @@ static void *reader(void *a)
 	if (read(fd, b, sizeof b - 1) <= 0)
 		return NULL;
 	return b;
+}
+
+static void *own_filter(void *a)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP | 7),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog fp = {.len = sizeof f / sizeof f[0], .filter = f};
+
+	(void)a;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp) != 0)
+		return (void *)1;
+	syscall(SYS_getppid);
+	return NULL;
 }
 
 int main(void)
@@ -37,11 +73,15 @@ int main(void)
 	sa.sa_flags = SA_SIGINFO;
 	if (sigaction(SIGSYS, &sa, &old) != 0)
 		return 1;
-	printf("previous handler default: %d\n", old.sa_handler == SIG_DFL);
+	printf("previous handler is the constructor's: %d\n", old.sa_handler == early);
 	raise(SIGSYS);
 	printf("caught: %d, from raise: %d\n", (int)caught, code == SI_TKILL);
 	sigaction(SIGSYS, NULL, &old);
 	printf("handler reported back: %d\n", old.sa_sigaction == on_sys);
+	pthread_create(&t, NULL, own_filter, NULL);
+	pthread_join(t, &v);
+	printf("own filter: %ld, caught: %d, seccomp: %d, data: %d\n", (long)v, (int)caught,
+	       code == 1 /* SYS_SECCOMP */, (int)data);
 	if (pipe(fd) != 0)
 		return 1;
 	pthread_create(&t, NULL, reader, &fd[0]);
