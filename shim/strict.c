@@ -247,10 +247,21 @@ static void in_child(void)
 	atomic_store(&forked, true);
 }
 
-static void *probe_main(void *arg)
+/* 0 if a child process can install the filter, else -errno. */
+static int probe_filter(void)
 {
-	*(int *)arg = load_filter();
-	return NULL;
+	pid_t pid = (pid_t)smarm__sys(SYS_fork, 0, 0, 0, 0, 0, 0);
+	int st = 0;
+
+	if (pid < 0)
+		return pid;
+	if (pid == 0)
+		smarm__sys(SYS_exit_group, -load_filter(), 0, 0, 0, 0, 0);
+	while (smarm__sys(SYS_wait4, pid, (long)&st, 0, 0, 0, 0) == -EINTR)
+		;
+	if (!WIFEXITED(st))
+		return -ECHILD;
+	return -WEXITSTATUS(st);
 }
 
 static void carrier_start(struct smarm__carrier *c)
@@ -456,7 +467,7 @@ void smarm__strict_init(void)
 	pthread_attr_t attr;
 	pthread_t t;
 	sigset_t all, old;
-	int want, r, probe = -1;
+	int want, r, probe;
 
 	if (!s || !*s || strcmp(s, "off") == 0 || strcmp(s, "0") == 0)
 		return;
@@ -473,13 +484,13 @@ void smarm__strict_init(void)
 			   strerror(-r));
 		return;
 	}
-	/* Try it on a thread of its own first: a kernel without seccomp, or a
-	 * container that refuses it, must not cost the program its carrier. */
-	if (smarm__real_pthread_create(&t, NULL, probe_main, &probe) == 0)
-		smarm__real_pthread_join(t, NULL);
-	if (probe < 0) {
+	/* Try it in a child process first: a kernel without seccomp, or a
+	 * container that refuses it, must not cost the program its carrier
+	 * (and a probe thread would linger in /proc/self/task for a while
+	 * after its join). */
+	if ((probe = probe_filter()) < 0) {
 		smarm__msg("SMARM_STRICT: seccomp is unavailable here (%s); strict mode is off",
-			   strerror(probe == -1 ? EAGAIN : -probe));
+			   strerror(-probe));
 		return;
 	}
 	sigfillset(&all);

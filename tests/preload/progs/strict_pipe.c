@@ -40,7 +40,12 @@ int main(void)
 
 	if (pipe(fd) != 0 || !(in = fdopen(fd[0], "r")))
 		return 1;
-	before = os_threads();
+	/* The runtime's own threads (the monitor) may still be starting while
+	 * main already runs on another carrier: wait until the count holds. */
+	do {
+		before = os_threads();
+		usleep(10000);
+	} while (os_threads() != before);
 	pthread_create(&t, NULL, reader, NULL);
 	usleep(100000); /* let the reader reach its read */
 	during = os_threads();
