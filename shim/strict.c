@@ -82,6 +82,10 @@ static int mode;                       /* [init] OFF, PARK or AUDIT */
 static _Atomic bool forked;            /* set in a child of fork (atfork) */
 static struct sock_fprog prog;         /* [init] the filter, prefix included */
 static _Atomic bool filtered[1024];    /* by carrier id: carries the filter */
+/* The OS threads that carry it, by tid: a carrier's thread keeps its
+ * filter after it stops being a carrier (carrier 0 is the process's first
+ * thread: exit() runs there once the runtime has stopped). */
+static _Atomic pid_t filtered_tid[1024];
 
 /* The program's SIGSYS disposition, as it asked for it (strict mode only). */
 static struct sigaction prog_sys;      /* [sys_lock] */
@@ -275,6 +279,7 @@ static void carrier_start(struct smarm__carrier *c)
 			   "it runs without", c->id, strerror(-r));
 		return;
 	}
+	atomic_store(&filtered_tid[c->id], (pid_t)smarm__sys(SYS_gettid, 0, 0, 0, 0, 0, 0));
 	atomic_store(&filtered[c->id], true);
 }
 
@@ -370,23 +375,36 @@ static void chain(int sig, siginfo_t *si, void *uc)
 		   smarm__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), SIGSYS, 0, 0, 0);
 }
 
-/* Is the trapped call the program's (or a library's), made by a green
- * thread of the process that set strict mode up (not a forked child), on
- * its own stack?  The runtime's own calls through libc (a pool's condition
- * variable, joins at shutdown) are made natively: they must not park, nor
- * be reported; nor may a call made on another stack (a program's signal
- * handler on its sigaltstack, which belongs to this carrier) park. */
-static bool program_call(struct smarm__carrier *c, uintptr_t pc, uintptr_t sp,
-			 uintptr_t *caller)
+/* May the trapped call be served for a green thread (park) or reported as
+ * the program's (audit)?  Only for a green thread of the process that set
+ * strict mode up (not a forked child), outside smarm's own text, on its own
+ * stack (a program's signal handler on its sigaltstack, which belongs to
+ * this carrier, must not park).  *site: who called (strict_audit.c). */
+static bool green_call(struct smarm__carrier *c, uintptr_t pc, uintptr_t sp, int *site,
+		       uintptr_t *caller)
 {
-	int site;
-
 	*caller = 0;
-	return c->current && smarm__shim_in_green() &&
-	       (pc < (uintptr_t)__start_smarm_text || pc >= (uintptr_t)__stop_smarm_text) &&
-	       !atomic_load_explicit(&forked, memory_order_relaxed) &&
-	       (site = smarm__strict_site(sp, caller)) != SMARM__SITE_SMARM &&
-	       site != SMARM__SITE_OFFSTACK;
+	if (!c->current || !smarm__shim_in_green() ||
+	    atomic_load_explicit(&forked, memory_order_relaxed) ||
+	    (pc >= (uintptr_t)__start_smarm_text && pc < (uintptr_t)__stop_smarm_text))
+		return false;
+	*site = smarm__strict_site(sp, caller);
+	return *site != SMARM__SITE_OFFSTACK;
+}
+
+/* Does the calling OS thread carry our filter?  c: its carrier, if it is
+ * one now. */
+static bool carries_filter(struct smarm__carrier *c)
+{
+	pid_t tid;
+
+	if (c && c->id < 1024 && atomic_load_explicit(&filtered[c->id], memory_order_relaxed))
+		return true;
+	tid = (pid_t)smarm__sys(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	for (int i = 0; i < 1024; i++)
+		if (atomic_load_explicit(&filtered_tid[i], memory_order_relaxed) == tid)
+			return true;
+	return false;
 }
 
 static void on_sigsys(int sig, siginfo_t *si, void *ucv)
@@ -397,21 +415,29 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	long a[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
 	long nr = si->si_syscall, r;
 	uintptr_t caller;
-	int e = errno;
+	int e = errno, site = SMARM__SITE_UNKNOWN;
 
 	if (si->si_code != SYS_SECCOMP || si->si_errno != 0 || si->si_arch != AUDIT_ARCH_X86_64 ||
-	    !c || c->id >= 1024 || !atomic_load_explicit(&filtered[c->id], memory_order_relaxed) ||
-	    !trapped(nr, a)) {
+	    !trapped(nr, a) || !carries_filter(c)) {
 		chain(sig, si, ucv);
 		errno = e;
 		return;
 	}
-	if (!program_call(c, (uintptr_t)g[REG_RIP], (uintptr_t)g[REG_RSP], &caller)) {
+	if (!c || !green_call(c, (uintptr_t)g[REG_RIP], (uintptr_t)g[REG_RSP], &site, &caller)) {
 		r = smarm__sys(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	} else if (mode == AUDIT) {
-		smarm__strict_audit_note(nr, (uintptr_t)g[REG_RIP], caller);
+		/* A caller in smarm is the runtime's own use of libc (the pool's
+		 * condition variable, say): not the program's to hear about. */
+		if (site != SMARM__SITE_SMARM)
+			smarm__strict_audit_note(nr, (uintptr_t)g[REG_RIP], caller);
 		r = smarm__sys(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	} else {
+		/* Served whoever called: the stack scan is a heuristic (a stale
+		 * return address into smarm, left by an earlier park, can sit in
+		 * libc's frames), and making a lock wait natively here could
+		 * block the carrier behind a parked holder.  The runtime's own
+		 * libc calls with an actor current (pool.c's mutex and condition
+		 * variable) are served correctly, if not as cheaply. */
 		r = smarm__strict_serve(nr, a);
 		if (smarm__carrier() != c) {
 			/* Resumed on another carrier: sigreturn must install this

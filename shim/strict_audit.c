@@ -4,17 +4,17 @@
  *
  * A call site is (system call, caller): the caller is the first return
  * address on the trapped stack that lies in the executable code of an
- * object other than libc and the loader, and follows a call instruction —
+ * object other than libc, the loader and mimalloc (smarm's malloc), and
+ * follows a call instruction —
  * the program's function (or another library's) that called into libc:
  * for fgets on a pipe, the function that called fgets, not glibc's
  * _IO_file_underflow.  The stack is scanned upwards from the trapped RSP,
  * within the green thread's stack, for at most SCAN words
  * (smarm__strict_site).  A caller in smarm itself is the runtime's own use
- * of libc (a pool's condition variable, a join at shutdown): strict.c makes
- * that call natively, in both modes, and audit does not report it.  The
- * scan is a heuristic: a stale word that looks like a return address can
- * stand for the caller (then a runtime call may be served as the
- * program's, or the reverse; neither breaks the call).
+ * of libc (the pool's condition variable): audit does not report it.  The
+ * scan is a heuristic — a stale word that looks like a return address can
+ * stand for the caller — so it only names and filters reports; park mode
+ * never decides by it (strict.c).
  * Each site is reported the first time, with the libc function that made
  * the call and the green thread, and counted; a summary follows at exit.
  * Names come from dladdr: a program's own functions have names only if it
@@ -87,6 +87,7 @@ static int seg_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	const char *name = info->dlpi_name ? info->dlpi_name : "";
 	int kind = strstr(name, "libsmarm_preload")                  ? K_SMARM
 		   : strstr(name, "/libc.so") || strstr(name, "/ld-linux") ||
+			     strstr(name, "libmimalloc") ||
 			     strstr(name, "linux-vdso")              ? K_LIBC
 								     : K_CALLER;
 

@@ -9,9 +9,9 @@
  *
  * How each family is served, never touching the program's file flags
  * (DESIGN D4):
- *   read, write          smarm_read / smarm_write (io.c: readiness, then the
- *                        call with a per-call non-blocking flag; regular
- *                        files through the pool)
+ *   read, write          one RWF_NOWAIT try, then smarm_read / smarm_write
+ *                        (io.c: readiness, then the call with a per-call
+ *                        non-blocking flag)
  *   readv, writev        preadv2/pwritev2(RWF_NOWAIT) at the file position,
  *                        parking on readiness after EAGAIN; a file kind
  *                        without RWF_NOWAIT (a tty) waits for readiness and
@@ -30,7 +30,10 @@
  *                        WAKE*: green waiters first, then the real wake for
  *                        what is left of the count
  * An fd the program made O_NONBLOCK gets the call made natively (its
- * EAGAIN is what it asked for).  The signal masks of ppoll, pselect6 and
+ * EAGAIN is what it asked for), and so do regular files, block devices and
+ * directories (no readiness to wait for; the wrappers send them to the
+ * pool, the net does not: a trapped read of a /proc file inside mimalloc's
+ * start-up must not park there).  The signal masks of ppoll, pselect6 and
  * epoll_pwait* are not applied while the thread is parked, and a park is
  * not interrupted by signals (LOOM.md, strict mode).
  *
@@ -173,6 +176,14 @@ static long serve_fd(long nr, const long a[6])
 		return done ? (long)done : k;
 	if (k == NATIVE && done)
 		return (long)done; /* O_NONBLOCK: a partial write is the answer */
+	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)) {
+		/* No readiness; the disk's wait is short.  Natively: a trapped
+		 * read of a /proc file inside mimalloc must not park there. */
+		if (!done)
+			return native(nr, a);
+		k = S(SYS_write, fd, (const char *)a[1] + done, (size_t)a[2] - done, 0, 0, 0);
+		return k < 0 ? (long)done : k + (long)done;
+	}
 	if (k == NATIVE)
 		return native(nr, a);
 	switch (nr) {
@@ -184,8 +195,6 @@ static long serve_fd(long nr, const long a[6])
 		return k < 0 ? (done ? (long)done : k) : k + (long)done;
 	case SYS_readv:
 	case SYS_writev:
-		if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode))
-			return native(nr, a); /* no readiness: the disk's wait is short */
 		return serve_vec(fd, (const struct iovec *)a[1], (int)a[2], nr == SYS_writev, &st);
 	case SYS_recvfrom:
 		return intr(smarm_sock_recvfrom(fd, (void *)a[1], (size_t)a[2], (int)a[3],

@@ -62,6 +62,18 @@ Test(strict, contended_stdio_parks_on_the_futex_net)
 	same_as_native_with("printf_many", park_env, true);
 }
 
+/* The drop-in suite's programs (test_preload.c) behave the same with the
+ * net on: every stdio write, sleep and lock of theirs is now trapped. */
+Test(strict, the_pthread_programs_run_the_same_in_park_mode)
+{
+	static const char *progs[] = {"create_join", "mutex", "cond", "rwlock_sem_barrier",
+				      "spin_tryjoin", "once_keys", "tls_errno", "sleep",
+				      "exit_main", "exit_thread", "exit_pthread_main"};
+
+	for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++)
+		same_as_native_with(progs[i], park_env, false);
+}
+
 Test(strict, audit_names_the_callers_of_a_raw_read_and_of_fgets)
 {
 	struct run n = run("strict_audit", 0);
