@@ -14,7 +14,8 @@
  *    /proc every millisecond while it runs, and wall time.  Its output is
  *    drained (and counted) by this process through a pipe.
  *
- * Two carriers for the preloaded runs (SMARM_THREADS=2).
+ * Two carriers for the preloaded runs (SMARM_THREADS=2).  Part 1 takes the
+ * best of 3 runs for each cell (this VM is noisy).
  */
 #include <errno.h>
 #include <linux/filter.h>
@@ -234,12 +235,27 @@ int main(void)
 	char rounds[16];
 	struct watch c[4], s[3];
 
-	smarm_run(wrapped_rounds, &wrapped, NULL, NULL);
+	for (int k = 0; k < 3; k++) {
+		double w = -1;
+		smarm_run(wrapped_rounds, &w, NULL, NULL);
+		if (wrapped < 0 || (w > 0 && w < wrapped))
+			wrapped = w;
+	}
 	snprintf(rounds, sizeof rounds, "%d", ROUNDS);
-	for (int i = 0; i < 4; i++)
+	/* This VM is noisy: the best of 3 runs for each cell. */
+	for (int i = 0; i < 4; i++) {
 		c[i] = watch("strict_cost", modes[i], rounds);
-	printf("one call site, ns per round (%d rounds; a thread of a plain program,\n"
-	       "syscall(2) directly; preloaded runs on 2 carriers)\n", ROUNDS);
+		for (int k = 1; k < 3; k++) {
+			struct watch w = watch("strict_cost", modes[i], rounds);
+			if (w.pipe_ns < c[i].pipe_ns)
+				c[i].pipe_ns = w.pipe_ns;
+			if (w.futex_ns < c[i].futex_ns)
+				c[i].futex_ns = w.futex_ns;
+			c[i].status |= w.status;
+		}
+	}
+	printf("one call site, ns per round, best of 3 (%d rounds; a thread of a plain\n"
+	       "program, syscall(2) directly; preloaded runs on 2 carriers)\n", ROUNDS);
 	printf("  %-22s %14s %12s\n", "", "pipe wr+rd", "futex wake");
 	for (int i = 0; i < 4; i++)
 		printf("  %-22s %8.0f %5.1fx %8.0f %5.1fx%s\n", names[i], c[i].pipe_ns,
@@ -248,6 +264,11 @@ int main(void)
 	printf("  %-22s %8.0f %5.1fx %14s\n", "smarm_write+smarm_read", wrapped,
 	       wrapped / c[0].pipe_ns, "(link mode)");
 	double bare = bare_trap_ns();
+	for (int k = 1; k < 3; k++) {
+		double b = bare_trap_ns();
+		if (b > 0 && b < bare)
+			bare = b;
+	}
 	printf("  %-22s %14s %8.0f %5.1fx\n", "bare trap, no service", "", bare,
 	       bare / c[0].futex_ns);
 	printf("  trapped pipe round trip (park) / the wrapper's path: %.1fx; "
