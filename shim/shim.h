@@ -75,10 +75,13 @@ int smarm__shim_run_main(int (*main_fn)(int, char **, char **), int argc, char *
 /* Default pthread stack (no attr): set by the preload's config. */
 extern size_t smarm__shim_stack_size;
 
-/* ---- strict.c: SMARM_STRICT, a seccomp net under the wrappers (issue 9;
- * the file's header).  Process creation must never happen on a filtered
- * carrier (the child would inherit the filter and die of SIGSYS after
- * exec): strict_proc.c routes it through the two calls below. */
+/* ---- strict.c, strict_proc.c: SMARM_STRICT, a seccomp net under the
+ * wrappers (issue 9; strict.c's header).  Process creation must never
+ * happen on a filtered carrier (the child would inherit the filter and die
+ * of SIGSYS after exec): strict_proc.c routes it through
+ * smarm__strict_clean_call and smarm__strict_fork, which shim/proc.c (the
+ * default mode's process wrappers) should call too when
+ * smarm__strict_filtered(). */
 /* Read SMARM_STRICT and, if asked and possible, get strict mode ready:
  * before the runtime starts (on the process's first thread).  Never
  * switches. */

@@ -16,8 +16,10 @@
  * SMARM_STRICT=park: the SIGSYS handler serves a trapped call made by a
  * green thread through the runtime and parks the green thread meanwhile
  * (strict_serve.c); SMARM_STRICT=audit: it reports each call site once
- * (strict_audit.c) and makes the call natively.  Anything else (a carrier's
- * idle loop, the runtime's own code, a forked child) gets the call made
+ * (strict_audit.c) and makes the call natively.  A call made with no green
+ * thread running (a carrier's idle loop, carrier 0 after the runtime
+ * stopped), in a forked child, or on a stack that is not the green
+ * thread's (a program's signal handler on its sigaltstack) is made
  * natively.
  *
  * What passes the filter.  smarm's own calls go through smarm__sys
@@ -54,7 +56,6 @@
  * Switching: the handler may switch (park mode); everything else here
  * never does.
  */
-#include <dlfcn.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/futex.h>
