@@ -389,8 +389,13 @@ static bool green_call(struct smarm__carrier *c, uintptr_t pc, uintptr_t sp, int
 	    atomic_load_explicit(&forked, memory_order_relaxed) ||
 	    (pc >= (uintptr_t)__start_smarm_text && pc < (uintptr_t)__stop_smarm_text))
 		return false;
-	*site = smarm__strict_site(sp, caller);
-	return *site != SMARM__SITE_OFFSTACK;
+	if (mode == AUDIT) {
+		*site = smarm__strict_site(sp, caller);
+		return *site != SMARM__SITE_OFFSTACK;
+	}
+	/* Park mode needs no caller: only that this is the green stack. */
+	return sp >= (uintptr_t)c->current->stack_lo &&
+	       sp < (uintptr_t)c->current->stack_lo + c->current->stack_size;
 }
 
 /* Does the calling OS thread carry our filter?  c: its carrier, if it is

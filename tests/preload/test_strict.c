@@ -74,6 +74,14 @@ Test(strict, the_pthread_programs_run_the_same_in_park_mode)
 		same_as_native_with(progs[i], park_env, false);
 }
 
+/* poll, ppoll, select, pselect, epoll_wait, the sleeps and wait4 park too
+ * (one carrier: otherwise the thread that ends each wait never runs), and
+ * bad input fails as natively. */
+Test(strict, poll_select_epoll_sleep_and_wait4_park)
+{
+	same_as_native_with("strict_waits", park_env, false);
+}
+
 Test(strict, audit_names_the_callers_of_a_raw_read_and_of_fgets)
 {
 	struct run n = run("strict_audit", 0);

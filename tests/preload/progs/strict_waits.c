@@ -1,0 +1,140 @@
+/* The waits strict mode serves besides read/write and futexes: poll,
+ * ppoll, select, pselect, epoll_wait, nanosleep, clock_nanosleep, wait4.
+ * Each waits for something another thread does later: with one carrier
+ * and the net on, only a wait that parks lets that thread run.  Then bad
+ * input, which must fail as natively. */
+#include <errno.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int p[2];
+
+/* Write one byte to p after a delay, from a thread of its own. */
+static void *late_writer(void *a)
+{
+	(void)a;
+	usleep(20000);
+	if (write(p[1], "x", 1) != 1)
+		return (void *)1;
+	return NULL;
+}
+
+static void drain(void)
+{
+	char c;
+
+	if (read(p[0], &c, 1) != 1)
+		printf("drain failed\n");
+}
+
+static pthread_t writer(void)
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, late_writer, NULL);
+	return t;
+}
+
+int main(void)
+{
+	struct pollfd pf;
+	struct timeval tv;
+	struct timespec ts;
+	struct epoll_event ev = {.events = EPOLLIN}, out;
+	fd_set rd;
+	pthread_t t;
+	pid_t c;
+	int ep, st, r;
+	unsigned char buf[8];
+
+	if (pipe(p) != 0)
+		return 1;
+
+	t = writer();
+	pf = (struct pollfd){.fd = p[0], .events = POLLIN};
+	r = poll(&pf, 1, -1);
+	printf("poll: %d revents POLLIN %d\n", r, !!(pf.revents & POLLIN));
+	pthread_join(t, NULL);
+	drain();
+
+	t = writer();
+	ts = (struct timespec){5, 0};
+	pf.revents = 0;
+	r = ppoll(&pf, 1, &ts, NULL);
+	printf("ppoll: %d revents POLLIN %d\n", r, !!(pf.revents & POLLIN));
+	pthread_join(t, NULL);
+	drain();
+
+	FD_ZERO(&rd);
+	FD_SET(p[0], &rd);
+	tv = (struct timeval){0, 30000};
+	r = select(p[0] + 1, &rd, NULL, NULL, &tv);
+	printf("select on nothing: %d, set %d\n", r, FD_ISSET(p[0], &rd));
+
+	t = writer();
+	FD_ZERO(&rd);
+	FD_SET(p[0], &rd);
+	r = pselect(p[0] + 1, &rd, NULL, NULL, NULL, NULL);
+	printf("pselect: %d, set %d\n", r, FD_ISSET(p[0], &rd));
+	pthread_join(t, NULL);
+	drain();
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+	r = epoll_wait(ep, &out, 1, 30);
+	printf("epoll_wait on nothing: %d\n", r);
+	t = writer();
+	r = epoll_wait(ep, &out, 1, -1);
+	printf("epoll_wait: %d EPOLLIN %d\n", r, !!(out.events & EPOLLIN));
+	pthread_join(t, NULL);
+	drain();
+	close(ep);
+
+	ts = (struct timespec){0, 10000000};
+	printf("raw nanosleep: %ld\n", syscall(SYS_nanosleep, &ts, NULL));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += 10000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	printf("clock_nanosleep until: %d\n",
+	       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL));
+
+	/* A child that exits late: wait4 must park (its pool thread waits). */
+	if ((c = fork()) == 0) {
+		usleep(30000);
+		_exit(9);
+	}
+	t = writer();
+	r = (int)syscall(SYS_wait4, c, &st, 0, NULL);
+	printf("wait4: same pid %d, status %d\n", r == c, WEXITSTATUS(st));
+	pthread_join(t, NULL);
+	drain();
+
+	/* Bad input fails as natively (each call before its errno is read). */
+	ts = (struct timespec){0, 2000000000};
+	r = nanosleep(&ts, NULL);
+	printf("nanosleep bad: %d %s\n", r, strerror(errno));
+	pf = (struct pollfd){.fd = 1000, .events = POLLIN};
+	r = poll(&pf, 1, 10);
+	printf("poll bad fd: %d POLLNVAL %d\n", r, !!(pf.revents & POLLNVAL));
+	r = select(-1, NULL, NULL, NULL, NULL);
+	printf("select nfds -1: %d %s\n", r, strerror(errno));
+	r = (int)syscall(SYS_futex, buf + 1, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	printf("futex misaligned: %d %s\n", r, strerror(errno));
+	r = (int)read(1000, buf, 1);
+	printf("read bad fd: %d %s\n", r, strerror(errno));
+	r = (int)syscall(SYS_wait4, -1, &st, 0, NULL);
+	printf("wait4 no child: %d %s\n", r, strerror(errno));
+	return 0;
+}
