@@ -49,9 +49,11 @@
  *     sigreturn it writes this carrier's sigaltstack and mask into the
  *     ucontext (sigreturn restores both), and the result into its RAX.
  * A SIGSYS that is not ours (not SYS_SECCOMP, another filter's data, a
- * thread without our filter, a call we do not trap) goes to the program's
- * own SIGSYS handler: sigaction() and signal() for SIGSYS are interposed in
- * strict mode and only record what the program asks for.
+ * call we do not trap) goes to the program's own SIGSYS handler:
+ * sigaction() and signal() for SIGSYS are interposed in strict mode and
+ * only record what the program asks for.  (A program's own filter that
+ * traps one of our calls with data 0 is indistinguishable from ours: its
+ * handler is not told; LOOM.md.)
  *
  * Switching: the handler may switch (park mode); everything else here
  * never does.
@@ -83,10 +85,6 @@ static int mode;                       /* [init] OFF, PARK or AUDIT */
 static _Atomic bool forked;            /* set in a child of fork (atfork) */
 static struct sock_fprog prog;         /* [init] the filter, prefix included */
 static _Atomic bool filtered[1024];    /* by carrier id: carries the filter */
-/* The OS threads that carry it, by tid: a carrier's thread keeps its
- * filter after it stops being a carrier (carrier 0 is the process's first
- * thread: exit() runs there once the runtime has stopped). */
-static _Atomic pid_t filtered_tid[1024];
 
 /* The program's SIGSYS disposition, as it asked for it (strict mode only). */
 static struct sigaction prog_sys;      /* [sys_lock] */
@@ -280,7 +278,6 @@ static void carrier_start(struct smarm__carrier *c)
 			   "it runs without", c->id, strerror(-r));
 		return;
 	}
-	atomic_store(&filtered_tid[c->id], (pid_t)smarm__sys(SYS_gettid, 0, 0, 0, 0, 0, 0));
 	atomic_store(&filtered[c->id], true);
 }
 
@@ -398,21 +395,6 @@ static bool green_call(struct smarm__carrier *c, uintptr_t pc, uintptr_t sp, int
 	       sp < (uintptr_t)c->current->stack_lo + c->current->stack_size;
 }
 
-/* Does the calling OS thread carry our filter?  c: its carrier, if it is
- * one now. */
-static bool carries_filter(struct smarm__carrier *c)
-{
-	pid_t tid;
-
-	if (c && c->id < 1024 && atomic_load_explicit(&filtered[c->id], memory_order_relaxed))
-		return true;
-	tid = (pid_t)smarm__sys(SYS_gettid, 0, 0, 0, 0, 0, 0);
-	for (int i = 0; i < 1024; i++)
-		if (atomic_load_explicit(&filtered_tid[i], memory_order_relaxed) == tid)
-			return true;
-	return false;
-}
-
 static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
@@ -423,8 +405,12 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	uintptr_t caller;
 	int e = errno, site = SMARM__SITE_UNKNOWN;
 
+	/* Ours: a seccomp trap with our (zero) data for a call our rules trap.
+	 * Not only on carriers: carrier 0's thread keeps its filter after the
+	 * runtime stops (exit() runs there), and threads glibc creates itself
+	 * from a carrier (timer_create's SIGEV_THREAD, aio) inherit it. */
 	if (si->si_code != SYS_SECCOMP || si->si_errno != 0 || si->si_arch != AUDIT_ARCH_X86_64 ||
-	    !trapped(nr, a) || !carries_filter(c)) {
+	    !trapped(nr, a)) {
 		chain(sig, si, ucv);
 		errno = e;
 		return;
@@ -460,8 +446,16 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 
 /* ---- SIGSYS belongs to us: what the program asks for is recorded -------------- */
 
+/* A forced SIGSYS that is blocked kills the process (the kernel resets it
+ * to the default), so in strict mode SIGSYS is never blocked: not while
+ * another signal's handler runs (sa_mask), not by sigprocmask. */
 SMARM_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+	if (mode != OFF && sig != SIGSYS && act && sigismember(&act->sa_mask, SIGSYS) == 1) {
+		struct sigaction a = *act;
+		sigdelset(&a.sa_mask, SIGSYS);
+		return smarm__real_sigaction(sig, &a, old);
+	}
 	if (sig != SIGSYS || mode == OFF)
 		return smarm__real_sigaction(sig, act, old);
 	smarm__lock(&sys_lock);
@@ -471,6 +465,20 @@ SMARM_API int sigaction(int sig, const struct sigaction *act, struct sigaction *
 		prog_sys = *act;
 	smarm__unlock(&sys_lock);
 	return 0;
+}
+
+SMARM_API int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	static int (*real)(int, const sigset_t *, sigset_t *);
+	sigset_t s;
+
+	if (!real)
+		real = (int (*)(int, const sigset_t *, sigset_t *))smarm__real("sigprocmask");
+	if (mode == OFF || !set || how == SIG_UNBLOCK || sigismember(set, SIGSYS) != 1)
+		return real(how, set, old);
+	s = *set;
+	sigdelset(&s, SIGSYS);
+	return real(how, &s, old);
 }
 
 SMARM_API sighandler_t signal(int sig, sighandler_t h)

@@ -20,6 +20,9 @@
  *        thread list), so the shim's wrappers see a plain thread and call
  *        libc's functions, and a __thread variable reads the pool thread's
  *        copy, not the green thread's (LOOM.md).
+ *   timer_create and mq_notify (SIGEV_THREAD), aio_* and lio_listio: glibc
+ *        makes helper threads of its own from the calling thread; they run
+ *        on a pool thread so those threads never carry the filter;
  *   exec* (execve, execv, execvp, execvpe, execl, execlp, execle) from a
  *        green thread itself: the exec runs on a pool thread, which becomes
  *        the new program's only thread (fexecve and the execveat system
@@ -37,6 +40,8 @@
  * Switching: each wrapper here may switch (the caller parks); the child's
  * side of a fork never switches.
  */
+#include <aio.h>
+#include <mqueue.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -221,6 +226,90 @@ SMARM_API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	return spawn("posix_spawnp", pid, file, fa, attr, argv, envp);
+}
+
+/* ---- threads glibc creates itself --------------------------------------------
+ *
+ * timer_create with SIGEV_THREAD, mq_notify with SIGEV_THREAD and the aio
+ * calls make OS threads of glibc's own (not through pthread_create's PLT
+ * entry) from the calling thread; made on a filtered carrier they would
+ * inherit the filter, and they run with every signal blocked, so their
+ * first trapped call would kill the process.  The first such call, which
+ * creates glibc's helper thread, runs on a pool thread instead; so do the
+ * rest (cheap, and the helper may be re-created). */
+
+struct call_job {
+	long (*fn)(long, long, long, long);
+	long a[4], result;
+	int err;
+};
+
+static void *call_run(void *p)
+{
+	struct call_job *j = p;
+
+	j->result = j->fn(j->a[0], j->a[1], j->a[2], j->a[3]);
+	j->err = errno;
+	return NULL;
+}
+
+/* fn(a...) here, or on a pool thread if the caller carries the filter. */
+static long clean_or_here(const char *name, long a0, long a1, long a2, long a3)
+{
+	struct call_job j = {(long (*)(long, long, long, long))smarm__real(name),
+			     {a0, a1, a2, a3}, 0, 0};
+
+	if (!(smarm__strict_filtered() && smarm__shim_in_green()))
+		return j.fn(a0, a1, a2, a3);
+	smarm__strict_clean_call(call_run, &j);
+	errno = j.err;
+	return j.result;
+}
+
+SMARM_API int timer_create(clockid_t clk, struct sigevent *sev, timer_t *t)
+{
+	if (sev && sev->sigev_notify == SIGEV_THREAD)
+		return (int)clean_or_here("timer_create", clk, (long)sev, (long)t, 0);
+	return ((int (*)(clockid_t, struct sigevent *, timer_t *))smarm__real("timer_create"))(
+		clk, sev, t);
+}
+
+SMARM_API int mq_notify(int mq, const struct sigevent *sev)
+{
+	if (sev && sev->sigev_notify == SIGEV_THREAD)
+		return (int)clean_or_here("mq_notify", mq, (long)sev, 0, 0);
+	return ((int (*)(int, const struct sigevent *))smarm__real("mq_notify"))(mq, sev);
+}
+
+#define AIO1(name, cbtype)                                                           \
+	SMARM_API int name(struct cbtype *cb)                                          \
+	{                                                                              \
+		return (int)clean_or_here(#name, (long)cb, 0, 0, 0);                    \
+	}
+AIO1(aio_read, aiocb)
+AIO1(aio_write, aiocb)
+AIO1(aio_read64, aiocb64)
+AIO1(aio_write64, aiocb64)
+
+SMARM_API int aio_fsync(int op, struct aiocb *cb)
+{
+	return (int)clean_or_here("aio_fsync", op, (long)cb, 0, 0);
+}
+
+SMARM_API int aio_fsync64(int op, struct aiocb64 *cb)
+{
+	return (int)clean_or_here("aio_fsync64", op, (long)cb, 0, 0);
+}
+
+SMARM_API int lio_listio(int mode, struct aiocb *const list[], int n, struct sigevent *sev)
+{
+	return (int)clean_or_here("lio_listio", mode, (long)list, n, (long)sev);
+}
+
+SMARM_API int lio_listio64(int mode, struct aiocb64 *const list[], int n,
+			   struct sigevent *sev)
+{
+	return (int)clean_or_here("lio_listio64", mode, (long)list, n, (long)sev);
 }
 
 /* ---- exec: the new program must not inherit the filter ------------------------ */

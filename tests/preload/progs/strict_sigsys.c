@@ -1,7 +1,9 @@
 /* A program with its own SIGSYS handling: a handler installed by a
  * constructor (before smarm starts) is found by sigaction; a raised SIGSYS
  * and a SIGSYS from the program's own seccomp filter (RET_TRAP with data
- * 7) reach its handler; blocking calls still work; SIG_IGN is honoured. */
+ * 7) reach its handler; blocking calls still work; SIG_IGN is honoured;
+ * blocking calls made with every signal blocked, or in a handler whose
+ * sa_mask is full, still work (a blocked SIGSYS from seccomp kills). */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -31,6 +33,15 @@ static void on_sys(int sig, siginfo_t *si, void *uc)
 	caught += sig == SIGSYS;
 	code = si->si_code;
 	data = si->si_errno;
+}
+
+/* A handler that runs with every signal blocked (sa_mask full) and writes:
+ * SIGSYS must stay deliverable meanwhile, or the trapped write kills. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+	if (write(1, "usr1 handler wrote\n", 19) != 19)
+		_exit(3);
 }
 
 static void *reader(void *a)
@@ -93,5 +104,19 @@ int main(void)
 	signal(SIGSYS, SIG_IGN);
 	raise(SIGSYS);
 	printf("ignored: %d\n", (int)caught);
+
+	/* Every signal blocked, then a blocking call. */
+	sigset_t all, prev;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &prev);
+	printf("with every signal blocked\n");
+	fflush(stdout);
+	sigprocmask(SIG_SETMASK, &prev, NULL);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr1;
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	fflush(stdout);
+	raise(SIGUSR1);
 	return 0;
 }

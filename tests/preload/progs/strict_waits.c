@@ -1,5 +1,7 @@
 /* The waits strict mode serves besides read/write and futexes: poll,
- * ppoll, select, pselect, epoll_wait, nanosleep, clock_nanosleep, wait4.
+ * ppoll, select, pselect, epoll_wait, nanosleep, clock_nanosleep, wait4;
+ * and a timer_create(SIGEV_THREAD) callback, which runs on an OS thread
+ * glibc creates (in strict mode it inherits the carrier's filter).
  * Each waits for something another thread does later: with one carrier
  * and the net on, only a wait that parks lets that thread run.  Then bad
  * input, which must fail as natively. */
@@ -8,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
@@ -26,6 +29,16 @@ static void *late_writer(void *a)
 	if (write(p[1], "x", 1) != 1)
 		return (void *)1;
 	return NULL;
+}
+
+/* Runs on a thread glibc makes itself (SIGEV_THREAD), not a green one: in
+ * strict mode it inherits the filter of the carrier that made it. */
+static void on_timer(union sigval v)
+{
+	printf("timer thread says %d\n", v.sival_int);
+	fflush(stdout);
+	if (write(p[1], "t", 1) != 1)
+		printf("timer write failed\n");
 }
 
 static void drain(void)
@@ -120,6 +133,16 @@ int main(void)
 	printf("wait4: same pid %d, status %d\n", r == c, WEXITSTATUS(st));
 	pthread_join(t, NULL);
 	drain();
+
+	struct sigevent sev = {.sigev_notify = SIGEV_THREAD, .sigev_notify_function = on_timer,
+			       .sigev_value.sival_int = 42};
+	struct itimerspec its = {.it_value = {0, 10000000}};
+	timer_t tm;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &tm) == 0 && timer_settime(tm, 0, &its, NULL) == 0) {
+		drain(); /* parks until the timer thread writes */
+		printf("timer fired\n");
+		timer_delete(tm);
+	}
 
 	/* Bad input fails as natively (each call before its errno is read). */
 	ts = (struct timespec){0, 2000000000};
