@@ -9,39 +9,38 @@
  *
  * How each family is served, never touching the program's file flags
  * (DESIGN D4):
- *   read, write          one RWF_NOWAIT try, then smarm_read / smarm_write
- *                        (io.c: readiness, then the call with a per-call
- *                        non-blocking flag)
- *   readv, writev        preadv2/pwritev2(RWF_NOWAIT) at the file position,
- *                        parking on readiness after EAGAIN; a file kind
- *                        without RWF_NOWAIT (a tty) waits for readiness and
- *                        then makes the call
- *   recv*, send*         smarm_sock_* (MSG_DONTWAIT, readiness)
+ *   read write readv writev recv* send*
+ *                        one try with a per-call non-blocking flag
+ *                        (preadv2/pwritev2 RWF_NOWAIT at the file position;
+ *                        MSG_DONTWAIT); on EAGAIN, park until the fd is
+ *                        ready and try again; a blocking write or send goes
+ *                        on after a partial one.  A kind of file without
+ *                        RWF_NOWAIT (a tty) waits for readiness and then
+ *                        makes the call; a regular file that is not in the
+ *                        page cache (no readiness) makes it natively.
  *   poll, ppoll, select, pselect6
  *                        a look with a zero timeout; if nothing is ready, a
  *                        temporary epoll set of the fds, whose own readiness
  *                        the netpoller waits for; then look again
  *   epoll_wait, _pwait, _pwait2
- *                        the program's epoll fd is waited for by the
- *                        netpoller, then epoll_pwait2 with a zero timeout
+ *                        the same with the program's epoll fd in the set,
+ *                        then epoll_pwait2 with a zero timeout
  *   nanosleep, clock_nanosleep   a park with a deadline (the timers)
  *   wait4, waitid        a pool thread makes the call
  *   futex                WAIT*: the green wait table (runtime/gfutex.c);
  *                        WAKE*: green waiters first, then the real wake for
  *                        what is left of the count
- * An fd the program made O_NONBLOCK gets the call made natively (its
- * EAGAIN is what it asked for), and so do regular files, block devices and
- * directories (no readiness to wait for; the wrappers send them to the
- * pool, the net does not: a trapped read of a /proc file inside mimalloc's
- * start-up must not park there).  The signal masks of ppoll, pselect6 and
- * epoll_pwait* are not applied while the thread is parked, and a park is
- * not interrupted by signals (LOOM.md, strict mode).
+ * An fd the program made O_NONBLOCK gets its EAGAIN (what it asked for).
+ * The calls keep the program's own flags, so a broken pipe or socket
+ * raises SIGPIPE from the kernel as natively.
+ * The signal masks of ppoll, pselect6 and epoll_pwait* are not applied
+ * while the thread is parked, and a park is not interrupted by signals
+ * (LOOM.md, strict mode).
  *
- * io.c keeps its registrations by fd number, and a program that closes an
- * fd behind its back (close is not trapped) could leave one for a file that
- * no longer exists: before serving an fd, its identity (st_dev, st_ino) is
- * compared with the last one seen for that number, and a change makes io.c
- * forget the number first.
+ * Readiness always goes through a temporary epoll set of our own (wait_fd),
+ * never io.c's per-fd registration: close(2) is not trapped, so a number
+ * the program closed and got back would keep a registration for a file
+ * that no longer exists (and fstat cannot tell two eventfds apart).
  *
  * Every function here may switch.
  */
@@ -76,142 +75,159 @@ static long intr(long r)
 
 /* ---- fds ------------------------------------------------------------------- */
 
-#define NFDID 4096
-static struct {
-	_Atomic uint64_t dev; /* st_dev + 1: 0 means never seen */
-	_Atomic uint64_t ino;
-} fdid[NFDID];
+/* Readiness of one fd, through a temporary epoll set of its own whose fd
+ * the netpoller waits for, then closes with smarm_close.  Not io.c's
+ * per-fd registration: close(2) is not trapped, so a number the program
+ * closed and got back (a pipe from the next popen, an eventfd — all anon
+ * inode files look alike to fstat) would keep a registration that no
+ * longer exists and park for ever.  Level-triggered: readiness that came
+ * after the caller's EAGAIN is seen at once.  0 (ready), NO_READINESS (a
+ * regular file: epoll refuses it), -ETIMEDOUT, -EINTR, -errno. */
+#define NO_READINESS 1
+static int64_t left(int64_t deadline);
 
+static long wait_fd(int fd, bool wr, int64_t deadline)
+{
+	struct epoll_event ev = {.events = (wr ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP};
+	long ep = S(SYS_epoll_create1, EPOLL_CLOEXEC, 0, 0, 0, 0, 0), r;
+
+	if (ep < 0)
+		return ep;
+	r = S(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, fd, &ev, 0, 0);
+	if (r == 0)
+		r = smarm_wait_readable((int)ep, deadline < 0 ? -1 : left(deadline));
+	smarm_close((int)ep);
+	if (r == -EPERM)
+		return NO_READINESS;
+	return r > 0 ? 0 : intr(r);
+}
+
+/* SERVE, NATIVE (the program's own O_NONBLOCK: its EAGAIN is what it asked
+ * for), or -errno (EBADF). */
 enum { SERVE = 0, NATIVE = 1 };
 
-/* SERVE, NATIVE (the program's own O_NONBLOCK), or -errno.  *st: the fd's
- * stat. */
-static long fd_prepare(int fd, struct stat *st)
+static long fd_mode(int fd)
 {
-	long fl = S(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0), r;
+	long fl = S(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
 
 	if (fl < 0)
 		return fl;
-	if ((r = S(SYS_fstat, fd, st, 0, 0, 0, 0)) < 0)
-		return r;
-	if (fd < NFDID) {
-		uint64_t d = (uint64_t)st->st_dev + 1, i = (uint64_t)st->st_ino;
-		uint64_t od = atomic_load_explicit(&fdid[fd].dev, memory_order_relaxed);
-		if (od != d || atomic_load_explicit(&fdid[fd].ino, memory_order_relaxed) != i) {
-			if (od != 0)
-				smarm_io_forget(fd);
-			atomic_store_explicit(&fdid[fd].ino, i, memory_order_relaxed);
-			atomic_store_explicit(&fdid[fd].dev, d, memory_order_relaxed);
-		}
-	}
 	return (fl & O_NONBLOCK) ? NATIVE : SERVE;
 }
 
-/* io.c sends with MSG_NOSIGNAL; a program's write to a broken socket
- * expects SIGPIPE (a pipe's sends it from the kernel already). */
-static long sigpipe(long r, const struct stat *st, int flags)
+/* One non-blocking attempt of the trapped call: RWF_NOWAIT for the
+ * read/write family (at the file position), MSG_DONTWAIT for sockets'.
+ * -EOPNOTSUPP: this kind of file has no such flag (a tty). */
+static long attempt(long nr, const long a[6], const struct iovec *iov, int cnt)
 {
-	if (r == -EPIPE && S_ISSOCK(st->st_mode) && !(flags & MSG_NOSIGNAL))
-		S(SYS_tgkill, S(SYS_getpid, 0, 0, 0, 0, 0, 0), S(SYS_gettid, 0, 0, 0, 0, 0, 0),
-		  SIGPIPE, 0, 0, 0);
-	return r;
-}
-
-static long wait_fd(int fd, bool wr, int64_t timeout)
-{
-	return intr(wr ? smarm_wait_writable(fd, timeout) : smarm_wait_readable(fd, timeout));
-}
-
-static long serve_vec(int fd, const struct iovec *iov, int cnt, bool wr,
-		      const struct stat *st)
-{
-	for (;;) {
-		long r = S(wr ? SYS_pwritev2 : SYS_preadv2, fd, iov, cnt, -1, 0, RWF_NOWAIT), w;
-
-		if (r == -EOPNOTSUPP) {
-			/* No per-call non-blocking flag for this kind (a tty):
-			 * readiness, then the call, as io.c does for ttys. */
-			if ((w = wait_fd(fd, wr, -1)) < 0)
-				return w;
-			return sigpipe(S(wr ? SYS_writev : SYS_readv, fd, iov, cnt, 0, 0, 0), st, 0);
-		}
-		if (r != -EAGAIN)
-			return sigpipe(r, st, 0);
-		if ((w = wait_fd(fd, wr, -1)) < 0)
-			return w;
+	switch (nr) {
+	case SYS_read: case SYS_readv:
+		return S(SYS_preadv2, a[0], iov, cnt, -1, 0, RWF_NOWAIT);
+	case SYS_write: case SYS_writev:
+		return S(SYS_pwritev2, a[0], iov, cnt, -1, 0, RWF_NOWAIT);
+	case SYS_recvfrom: case SYS_sendto:
+		return S(nr, a[0], a[1], a[2], a[3] | MSG_DONTWAIT, a[4], a[5]);
+	case SYS_recvmsg: case SYS_sendmsg:
+		return S(nr, a[0], a[1], a[2] | MSG_DONTWAIT, 0, 0, 0);
 	}
+	return -ENOSYS;
 }
 
-/* read/write: one try with RWF_NOWAIT first.  Data (or room) is there
- * most of the time, and then the call costs one system call more than the
- * trap itself; the flags and the fd's identity matter only when it would
- * block.  *done: bytes a write already wrote (it must go on with the rest,
- * as a blocking write does).  Returns the answer, or -EAGAIN to go on. */
-static long try_nowait(long nr, const long a[6], size_t *done)
+/* Skip n bytes of an iovec array (a write that went out in part goes on
+ * with the rest, as a blocking write does).  *cnt shrinks; v is the
+ * caller's copy. */
+static struct iovec *iov_skip(struct iovec *v, int *cnt, size_t n)
 {
-	struct iovec v = {.iov_base = (void *)a[1], .iov_len = (size_t)a[2]};
-	long r;
-
-	*done = 0;
-	r = S(nr == SYS_read ? SYS_preadv2 : SYS_pwritev2, a[0], &v, 1, -1, 0, RWF_NOWAIT);
-	if (r == -EOPNOTSUPP || r == -EINVAL)
-		return -EAGAIN; /* no RWF_NOWAIT here (a tty, a regular file) */
-	if (r > 0 && nr == SYS_write && (size_t)r < v.iov_len) {
-		*done = (size_t)r;
-		return -EAGAIN;
+	while (*cnt > 0 && n >= v->iov_len) {
+		n -= v->iov_len;
+		v++;
+		(*cnt)--;
 	}
-	return r;
+	if (*cnt > 0) {
+		v->iov_base = (char *)v->iov_base + n;
+		v->iov_len -= n;
+	}
+	return v;
 }
 
+#define MAXIOV 64
+
+/* The read/write and recv/send families: try without blocking; on EAGAIN
+ * park until the fd is ready and try again.  A blocking write or send on a
+ * stream writes everything (or fails after a part: the part is the
+ * answer), so those go on after a partial success. */
 static long serve_fd(long nr, const long a[6])
 {
-	int fd = (int)a[0];
-	struct stat st;
-	size_t done = 0;
-	long k;
+	int fd = (int)a[0], cnt = 1;
+	bool wr = nr == SYS_write || nr == SYS_writev || nr == SYS_sendto || nr == SYS_sendmsg;
+	bool vec = nr == SYS_readv || nr == SYS_writev;
+	struct iovec one, copy[MAXIOV], *iov = &one;
+	size_t done = 0, want = 0;
+	long r, k = -1;
 
-	if ((nr == SYS_read || nr == SYS_write) && (k = try_nowait(nr, a, &done)) != -EAGAIN)
-		return k;
-	if ((k = fd_prepare(fd, &st)) < 0)
-		return done ? (long)done : k;
-	if (k == NATIVE && done)
-		return (long)done; /* O_NONBLOCK: a partial write is the answer */
-	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)) {
-		/* No readiness; the disk's wait is short.  Natively: a trapped
-		 * read of a /proc file inside mimalloc must not park there. */
-		if (!done)
+	if (vec) {
+		cnt = (int)a[2];
+		if (cnt < 0 || cnt > MAXIOV)
+			return native(nr, a); /* the kernel's answer (EINVAL), or a
+					       * rare long vector: natively */
+		memcpy(copy, (const void *)a[1], cnt * sizeof *copy);
+		iov = copy;
+	} else {
+		one = (struct iovec){.iov_base = (void *)a[1], .iov_len = (size_t)a[2]};
+	}
+	for (int i = 0; i < cnt; i++)
+		want += iov[i].iov_len;
+	for (;;) {
+		r = attempt(nr, a, iov, cnt);
+		if (r == -EOPNOTSUPP && (nr == SYS_recvfrom || nr == SYS_sendto ||
+					 nr == SYS_recvmsg || nr == SYS_sendmsg))
 			return native(nr, a);
-		k = S(SYS_write, fd, (const char *)a[1] + done, (size_t)a[2] - done, 0, 0, 0);
-		return k < 0 ? (long)done : k + (long)done;
+		if (r == -EOPNOTSUPP || r == -EINVAL) {
+			/* No RWF_NOWAIT here (a tty, a file system without it):
+			 * readiness, then the call itself (the way io.c reads
+			 * a tty). */
+			if (k < 0 && (k = fd_mode(fd)) < 0)
+				return done ? (long)done : k;
+			if (k == SERVE && (r = wait_fd(fd, wr, -1)) < 0)
+				return done ? (long)done : r;
+			goto natively;
+		}
+		if (r >= 0) {
+			done += (size_t)r;
+			/* Reads, datagrams, and the msg calls (whose iovecs we do
+			 * not walk) answer with what one call did. */
+			if (!wr || nr == SYS_sendmsg || done >= want || r == 0)
+				return (long)done;
+			if (k < 0 && (k = fd_mode(fd)) < 0)
+				return (long)done;
+			if (k == NATIVE)
+				return (long)done; /* O_NONBLOCK: the part is the answer */
+			if (nr == SYS_sendto) {
+				/* sendto goes on as send() of the rest. */
+				long b[6] = {a[0], a[1] + (long)done, (long)(want - done), a[3], 0, 0};
+				r = serve_fd(SYS_sendto, b);
+				return r < 0 ? (long)done : (long)done + r;
+			}
+			iov = iov_skip(iov, &cnt, (size_t)r);
+			continue;
+		}
+		if (r != -EAGAIN)
+			return done ? (long)done : r;
+		if (k < 0 && (k = fd_mode(fd)) < 0)
+			return done ? (long)done : k;
+		if (k == NATIVE)
+			return done ? (long)done : -EAGAIN;
+		if ((r = wait_fd(fd, wr, -1)) == NO_READINESS)
+			goto natively; /* a regular file the page cache lacks */
+		if (r < 0)
+			return done ? (long)done : r;
 	}
-	if (k == NATIVE)
-		return native(nr, a);
-	switch (nr) {
-	case SYS_read:
-		return intr(smarm_read(fd, (void *)a[1], (size_t)a[2], -1));
-	case SYS_write:
-		k = sigpipe(intr(smarm_write(fd, (const char *)a[1] + done, (size_t)a[2] - done, -1)),
-			    &st, 0);
-		return k < 0 ? (done ? (long)done : k) : k + (long)done;
-	case SYS_readv:
-	case SYS_writev:
-		return serve_vec(fd, (const struct iovec *)a[1], (int)a[2], nr == SYS_writev, &st);
-	case SYS_recvfrom:
-		return intr(smarm_sock_recvfrom(fd, (void *)a[1], (size_t)a[2], (int)a[3],
-						(struct sockaddr *)a[4], (socklen_t *)a[5], -1));
-	case SYS_sendto:
-		return sigpipe(intr(smarm_sock_sendto(fd, (const void *)a[1], (size_t)a[2],
-						      (int)a[3], (const struct sockaddr *)a[4],
-						      (socklen_t)a[5], -1)),
-			       &st, (int)a[3]);
-	case SYS_recvmsg:
-		return intr(smarm_sock_recvmsg(fd, (struct msghdr *)a[1], (int)a[2], -1));
-	case SYS_sendmsg:
-		return sigpipe(intr(smarm_sock_sendmsg(fd, (const struct msghdr *)a[1], (int)a[2],
-						       -1)),
-			       &st, (int)a[2]);
-	}
-	return native(nr, a);
+natively:
+	/* The call itself, for what is left. */
+	r = vec || done ? S(wr ? SYS_writev : SYS_readv, fd, iov, cnt, 0, 0, 0) : native(nr, a);
+	if (r < 0)
+		return done ? (long)done : r;
+	return (long)done + r;
 }
 
 /* ---- waits on many fds ------------------------------------------------------- */
@@ -275,7 +291,7 @@ static long serve_poll(struct pollfd *fds, nfds_t n, int64_t timeout)
 			 * or EBADF (POLLNVAL, the look saw it too): nothing to add. */
 			S(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, fds[i].fd, &ev, 0, 0);
 		}
-		w = wait_fd(ep, false, left(deadline));
+		w = intr(smarm_wait_readable(ep, left(deadline)));
 		smarm_close(ep);
 		if (w == -ETIMEDOUT)
 			return S(SYS_poll, fds, n, 0, 0, 0, 0);
@@ -330,20 +346,19 @@ static long serve_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t t
 	return r;
 }
 
+/* epoll_wait*: the program's epoll fd in a temporary set of ours (nested
+ * epoll), waited for by the netpoller; then a look with a zero timeout. */
 static long serve_epoll(int ep, struct epoll_event *ev, int max, int64_t timeout)
 {
 	static const struct timespec zero;
 	int64_t deadline = smarm__deadline(timeout);
-	struct stat st;
 	long r, w;
 
-	if ((r = fd_prepare(ep, &st)) < 0)
-		return r;
 	for (;;) {
 		r = S(SYS_epoll_pwait2, ep, ev, max, &zero, 0, sizeof(sigset_t));
 		if (r != 0 || timeout == 0)
 			return r;
-		w = wait_fd(ep, false, left(deadline));
+		w = wait_fd(ep, false, deadline);
 		if (w == -ETIMEDOUT)
 			return S(SYS_epoll_pwait2, ep, ev, max, &zero, 0, sizeof(sigset_t));
 		if (w < 0)

@@ -1,5 +1,6 @@
 /* The waits strict mode serves besides read/write and futexes: poll,
  * ppoll, select, pselect, epoll_wait, nanosleep, clock_nanosleep, wait4;
+ * recv, recvmsg, readv, an eventfd whose number was closed and reused;
  * and a timer_create(SIGEV_THREAD) callback, which runs on an OS thread
  * glibc creates (in strict mode it inherits the carrier's filter).
  * Each waits for something another thread does later: with one carrier
@@ -13,7 +14,10 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,6 +45,26 @@ static void on_timer(union sigval v)
 		printf("timer write failed\n");
 }
 
+/* After a delay, write 8 bytes to the fd given (an eventfd's counter, or
+ * a socket's message). */
+static void *late_fd_writer(void *a)
+{
+	long long one = 1;
+
+	usleep(20000);
+	if (write((int)(long)a, &one, sizeof one) != sizeof one)
+		return (void *)1;
+	return NULL;
+}
+
+static volatile sig_atomic_t pipes;
+
+static void on_pipe(int sig)
+{
+	(void)sig;
+	pipes++;
+}
+
 static void drain(void)
 {
 	char c;
@@ -66,7 +90,7 @@ int main(void)
 	fd_set rd;
 	pthread_t t;
 	pid_t c;
-	int ep, st, r;
+	int ep, st, r, last_efd = -1;
 	unsigned char buf[8];
 
 	if (pipe(p) != 0)
@@ -142,6 +166,58 @@ int main(void)
 		drain(); /* parks until the timer thread writes */
 		printf("timer fired\n");
 		timer_delete(tm);
+	}
+
+	/* An fd number closed and handed out again (close is not trapped):
+	 * each eventfd's wait must see its own file. */
+	for (int i = 0; i < 3; i++) {
+		int efd = eventfd(0, EFD_CLOEXEC);
+		long long v = 0;
+		pthread_create(&t, NULL, late_fd_writer, (void *)(long)efd);
+		r = (int)read(efd, &v, sizeof v);
+		printf("eventfd %d (same number as before: %d): %d %lld\n", i,
+		       i == 0 || efd == last_efd, r, v);
+		pthread_join(t, NULL);
+		last_efd = efd;
+		close(efd);
+	}
+
+	/* The recv/send family, and readv, park too. */
+	int sv[2];
+	struct iovec iv[2] = {{buf, 3}, {buf + 3, 5}};
+	struct msghdr mh = {.msg_iov = iv, .msg_iovlen = 2};
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+	pthread_create(&t, NULL, late_fd_writer, (void *)(long)sv[1]);
+	r = (int)recv(sv[0], buf, sizeof buf, 0);
+	printf("recv: %d\n", r);
+	pthread_join(t, NULL);
+	pthread_create(&t, NULL, late_fd_writer, (void *)(long)sv[1]);
+	r = (int)recvmsg(sv[0], &mh, 0);
+	printf("recvmsg: %d\n", r);
+	pthread_join(t, NULL);
+	pthread_create(&t, NULL, late_fd_writer, (void *)(long)p[1]);
+	r = (int)readv(p[0], iv, 2);
+	printf("readv: %d\n", r);
+	pthread_join(t, NULL);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* Broken pipe and socket: EPIPE and one SIGPIPE each, as natively. */
+	int q[2];
+	signal(SIGPIPE, on_pipe);
+	if (pipe(q) == 0) {
+		close(q[0]);
+		r = (int)write(q[1], "x", 1);
+		printf("write to a closed pipe: %d %s, SIGPIPE x%d\n", r, strerror(errno), (int)pipes);
+		close(q[1]);
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, q) == 0) {
+		close(q[0]);
+		r = (int)send(q[1], "x", 1, 0);
+		printf("send to a closed socket: %d %s, SIGPIPE x%d\n", r, strerror(errno), (int)pipes);
+		r = (int)send(q[1], "x", 1, MSG_NOSIGNAL);
+		printf("send with MSG_NOSIGNAL: %d %s, SIGPIPE x%d\n", r, strerror(errno), (int)pipes);
+		close(q[1]);
 	}
 
 	/* Bad input fails as natively (each call before its errno is read). */
