@@ -49,6 +49,24 @@
 
 #include "shim.h"
 
+/* libc's definition of name, looked up once per call site (dlsym is slow,
+ * and the default mode calls straight through). */
+#define REAL(name)                                                            \
+	({                                                                    \
+		static void *_Atomic slot_;                                   \
+		real_cached(&slot_, name);                                    \
+	})
+static void *real_cached(void *_Atomic *slot, const char *name)
+{
+	void *f = atomic_load_explicit(slot, memory_order_relaxed);
+
+	if (!f) {
+		f = smarm__real(name);
+		atomic_store_explicit(slot, f, memory_order_relaxed);
+	}
+	return f;
+}
+
 struct clean_job {
 	void *(*fn)(void *);
 	void *arg;
@@ -90,7 +108,7 @@ struct fork_job {
 static void *fork_run(void *p)
 {
 	struct fork_job *j = p;
-	pid_t (*real_fork)(void) = (pid_t(*)(void))smarm__real("fork");
+	pid_t (*real_fork)(void) = (pid_t(*)(void))REAL("fork");
 	sigset_t old;
 
 	/* The green thread parks right after handing us the job; its stack
@@ -124,7 +142,7 @@ SMARM_API pid_t fork(void)
 {
 	if (smarm__strict_filtered() && smarm__shim_in_green())
 		return smarm__strict_fork();
-	return ((pid_t(*)(void))smarm__real("fork"))();
+	return ((pid_t(*)(void))REAL("fork"))();
 }
 
 /* ---- the rest run on a pool thread -------------------------------------------- */
@@ -137,7 +155,7 @@ struct system_job {
 static void *system_run(void *p)
 {
 	struct system_job *j = p;
-	int (*real_system)(const char *) = (int (*)(const char *))smarm__real("system");
+	int (*real_system)(const char *) = (int (*)(const char *))REAL("system");
 
 	j->result = real_system(j->cmd);
 	j->err = errno;
@@ -149,7 +167,7 @@ SMARM_API int system(const char *cmd)
 	struct system_job j = {.cmd = cmd};
 
 	if (!(smarm__strict_filtered() && smarm__shim_in_green()))
-		return ((int (*)(const char *))smarm__real("system"))(cmd);
+		return ((int (*)(const char *))REAL("system"))(cmd);
 	smarm__strict_clean_call(system_run, &j);
 	errno = j.err;
 	return j.result;
@@ -165,7 +183,7 @@ static void *popen_run(void *p)
 {
 	struct popen_job *j = p;
 	FILE *(*real_popen)(const char *, const char *) =
-		(FILE * (*)(const char *, const char *)) smarm__real("popen");
+		(FILE * (*)(const char *, const char *)) REAL("popen");
 
 	j->result = real_popen(j->cmd, j->type);
 	j->err = errno;
@@ -177,7 +195,7 @@ SMARM_API FILE *popen(const char *cmd, const char *type)
 	struct popen_job j = {.cmd = cmd, .type = type};
 
 	if (!(smarm__strict_filtered() && smarm__shim_in_green()))
-		return ((FILE * (*)(const char *, const char *)) smarm__real("popen"))(cmd, type);
+		return ((FILE * (*)(const char *, const char *)) REAL("popen"))(cmd, type);
 	smarm__strict_clean_call(popen_run, &j);
 	errno = j.err;
 	return j.result;
@@ -204,11 +222,11 @@ static void *spawn_run(void *p)
 	return NULL;
 }
 
-static int spawn(const char *name, pid_t *pid, const char *path,
+static int spawn(void *fn, pid_t *pid, const char *path,
 		 const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
 		 char *const argv[], char *const envp[])
 {
-	struct spawn_job j = {(spawn_fn)smarm__real(name), pid, path, fa, attr, argv, envp, 0};
+	struct spawn_job j = {(spawn_fn)fn, pid, path, fa, attr, argv, envp, 0};
 
 	if (!(smarm__strict_filtered() && smarm__shim_in_green()))
 		return j.fn(pid, path, fa, attr, argv, envp);
@@ -219,13 +237,13 @@ static int spawn(const char *name, pid_t *pid, const char *path,
 SMARM_API int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	return spawn("posix_spawn", pid, path, fa, attr, argv, envp);
+	return spawn(REAL("posix_spawn"), pid, path, fa, attr, argv, envp);
 }
 
 SMARM_API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	return spawn("posix_spawnp", pid, file, fa, attr, argv, envp);
+	return spawn(REAL("posix_spawnp"), pid, file, fa, attr, argv, envp);
 }
 
 /* ---- threads glibc creates itself --------------------------------------------
@@ -254,9 +272,9 @@ static void *call_run(void *p)
 }
 
 /* fn(a...) here, or on a pool thread if the caller carries the filter. */
-static long clean_or_here(const char *name, long a0, long a1, long a2, long a3)
+static long clean_or_here(void *fn, long a0, long a1, long a2, long a3)
 {
-	struct call_job j = {(long (*)(long, long, long, long))smarm__real(name),
+	struct call_job j = {(long (*)(long, long, long, long))fn,
 			     {a0, a1, a2, a3}, 0, 0};
 
 	if (!(smarm__strict_filtered() && smarm__shim_in_green()))
@@ -269,22 +287,22 @@ static long clean_or_here(const char *name, long a0, long a1, long a2, long a3)
 SMARM_API int timer_create(clockid_t clk, struct sigevent *sev, timer_t *t)
 {
 	if (sev && sev->sigev_notify == SIGEV_THREAD)
-		return (int)clean_or_here("timer_create", clk, (long)sev, (long)t, 0);
-	return ((int (*)(clockid_t, struct sigevent *, timer_t *))smarm__real("timer_create"))(
+		return (int)clean_or_here(REAL("timer_create"), clk, (long)sev, (long)t, 0);
+	return ((int (*)(clockid_t, struct sigevent *, timer_t *))REAL("timer_create"))(
 		clk, sev, t);
 }
 
 SMARM_API int mq_notify(int mq, const struct sigevent *sev)
 {
 	if (sev && sev->sigev_notify == SIGEV_THREAD)
-		return (int)clean_or_here("mq_notify", mq, (long)sev, 0, 0);
-	return ((int (*)(int, const struct sigevent *))smarm__real("mq_notify"))(mq, sev);
+		return (int)clean_or_here(REAL("mq_notify"), mq, (long)sev, 0, 0);
+	return ((int (*)(int, const struct sigevent *))REAL("mq_notify"))(mq, sev);
 }
 
 #define AIO1(name, cbtype)                                                           \
 	SMARM_API int name(struct cbtype *cb)                                          \
 	{                                                                              \
-		return (int)clean_or_here(#name, (long)cb, 0, 0, 0);                    \
+		return (int)clean_or_here(REAL(#name), (long)cb, 0, 0, 0);              \
 	}
 AIO1(aio_read, aiocb)
 AIO1(aio_write, aiocb)
@@ -293,23 +311,23 @@ AIO1(aio_write64, aiocb64)
 
 SMARM_API int aio_fsync(int op, struct aiocb *cb)
 {
-	return (int)clean_or_here("aio_fsync", op, (long)cb, 0, 0);
+	return (int)clean_or_here(REAL("aio_fsync"), op, (long)cb, 0, 0);
 }
 
 SMARM_API int aio_fsync64(int op, struct aiocb64 *cb)
 {
-	return (int)clean_or_here("aio_fsync64", op, (long)cb, 0, 0);
+	return (int)clean_or_here(REAL("aio_fsync64"), op, (long)cb, 0, 0);
 }
 
 SMARM_API int lio_listio(int mode, struct aiocb *const list[], int n, struct sigevent *sev)
 {
-	return (int)clean_or_here("lio_listio", mode, (long)list, n, (long)sev);
+	return (int)clean_or_here(REAL("lio_listio"), mode, (long)list, n, (long)sev);
 }
 
 SMARM_API int lio_listio64(int mode, struct aiocb64 *const list[], int n,
 			   struct sigevent *sev)
 {
-	return (int)clean_or_here("lio_listio64", mode, (long)list, n, (long)sev);
+	return (int)clean_or_here(REAL("lio_listio64"), mode, (long)list, n, (long)sev);
 }
 
 /* ---- exec: the new program must not inherit the filter ------------------------ */
@@ -318,7 +336,7 @@ SMARM_API int lio_listio64(int mode, struct aiocb64 *const list[], int n,
  * thread (the kernel ends the others, the carriers included, as for any
  * exec from a thread that is not the first).  Returns only on failure. */
 struct exec_job {
-	const char *name;       /* execve or execvpe */
+	int (*fn)(const char *, char *const[], char *const[]); /* execve or execvpe */
 	const char *path;
 	char *const *argv, *const *envp;
 	int err;
@@ -328,16 +346,15 @@ static void *exec_run(void *p)
 {
 	struct exec_job *j = p;
 
-	((int (*)(const char *, char *const[], char *const[]))smarm__real(j->name))(
-		j->path, j->argv, j->envp);
+	j->fn(j->path, j->argv, j->envp);
 	j->err = errno;
 	return NULL;
 }
 
-static int exec_clean(const char *name, const char *path, char *const argv[],
-		      char *const envp[])
+static int exec_clean(void *fn, const char *path, char *const argv[], char *const envp[])
 {
-	struct exec_job j = {name, path, argv, envp, 0};
+	struct exec_job j = {(int (*)(const char *, char *const[], char *const[]))fn, path, argv,
+			     envp, 0};
 
 	smarm__strict_clean_call(exec_run, &j);
 	errno = j.err;
@@ -352,9 +369,9 @@ static bool exec_here(void)
 SMARM_API int execve(const char *path, char *const argv[], char *const envp[])
 {
 	if (exec_here())
-		return ((int (*)(const char *, char *const[], char *const[]))smarm__real(
-			"execve"))(path, argv, envp);
-	return exec_clean("execve", path, argv, envp);
+		return ((int (*)(const char *, char *const[], char *const[]))REAL("execve"))(
+			path, argv, envp);
+	return exec_clean(REAL("execve"), path, argv, envp);
 }
 
 SMARM_API int execv(const char *path, char *const argv[])
@@ -365,9 +382,9 @@ SMARM_API int execv(const char *path, char *const argv[])
 SMARM_API int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	if (exec_here())
-		return ((int (*)(const char *, char *const[], char *const[]))smarm__real(
-			"execvpe"))(file, argv, envp);
-	return exec_clean("execvpe", file, argv, envp);
+		return ((int (*)(const char *, char *const[], char *const[]))REAL("execvpe"))(
+			file, argv, envp);
+	return exec_clean(REAL("execvpe"), file, argv, envp);
 }
 
 SMARM_API int execvp(const char *file, char *const argv[])
