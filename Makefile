@@ -124,7 +124,7 @@ $(BUILD)/preload/exports.map: $(PRE_OBJ)
 		sed 's/.*/  &;/'; echo 'local: *; };'; } > $@
 $(PRE_SO): $(PRE_OBJ) $(BUILD)/preload/exports.map
 	$(CC) -shared -Wl,-z,defs -Wl,-soname,libsmarm_preload.so \
-		-Wl,--version-script=$(BUILD)/preload/exports.map -o $@ $(PRE_OBJ) $(LIBS) -lgcc_s
+		-Wl,--version-script=$(BUILD)/preload/exports.map -o $@ $(PRE_OBJ) $(LIBS) -lgcc_s -lseccomp
 $(PRE_RUN): preload/smarm-run
 	install -m 755 $< $@
 
@@ -146,6 +146,13 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(APPCFLAGS) $< -o $@ $(LDSAN) $(LIB_A) $(LIBS) -lm
 
+# bench_strict starts drop-in programs (tests/bench/dropin/strict_*, built
+# by the drop-in benchmarks' rule below) natively and under the preload.
+DROPIN_B := $(patsubst tests/bench/dropin/%.c,$(BUILD)/bench/dropin/%,$(wildcard tests/bench/dropin/strict_*.c))
+$(BUILD)/bench/bench_strict: APPCFLAGS += -DSMARM_PRELOAD_LIB='"$(abspath $(PRE_SO))"' \
+	-DSMARM_BENCH_DROPIN='"$(abspath $(BUILD))/bench/dropin"'
+$(BUILD)/bench/bench_strict: $(DROPIN_B) $(PRELOAD)
+
 $(BUILD)/tests/progs/%: tests/runtime/progs/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(APPCFLAGS) $< -o $@ $(LDSAN) $(LIB_A) $(LIBS) -lm
@@ -161,9 +168,10 @@ $(TRT_BIN): $(TRT_OBJ) $(LIB_A)
 
 # Drop-in tests: plain pthread programs (no smarm headers), run natively
 # and under the preload by a Criterion binary that is itself never preloaded.
+# -rdynamic: strict mode's audit names the programs' functions (dladdr).
 $(BUILD)/tests/pprogs/%: tests/preload/progs/%.c
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) $< -o $@
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread -rdynamic $(WARN) $< -o $@
 # smarm-run must refuse a statically linked program (test_api.c).
 $(BUILD)/tests/pprogs/static_hello: tests/preload/progs/static_hello.c
 	@mkdir -p $(@D)
@@ -197,7 +205,9 @@ endif
 
 # Drop-in benchmarks: plain pthread programs (tests/bench/dropin/*.c), each
 # run natively and under the preload, side by side (run.sh).
-DROPIN_BENCH := $(patsubst tests/bench/dropin/%.c,$(BUILD)/bench/dropin/%,$(wildcard tests/bench/dropin/*.c))
+# (strict_*: bench_strict runs those itself, with arguments.)
+DROPIN_ALL   := $(patsubst tests/bench/dropin/%.c,$(BUILD)/bench/dropin/%,$(wildcard tests/bench/dropin/*.c))
+DROPIN_BENCH := $(filter-out $(DROPIN_B),$(DROPIN_ALL))
 $(BUILD)/bench/dropin/%: tests/bench/dropin/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) $< -o $@

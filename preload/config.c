@@ -17,6 +17,9 @@
  *                      joiner waiting.  Set in the environment so the
  *                      runtime reads it; an explicit value is kept.
  *
+ *   SMARM_STRICT       "park" or "audit": the seccomp net (shim/strict.c);
+ *                      unset, empty or "off": none
+ *
  * main() always gets 8 MiB (DESIGN D5).
  */
 #include <stdlib.h>
@@ -32,4 +35,5 @@ void smarm__preload_config(struct smarm_config *cfg)
 	smarm__shim_stack_size = ss;
 	cfg->stack_size = ss;
 	cfg->root_stack_size = (size_t)8 << 20;
+	smarm__strict_init();
 }

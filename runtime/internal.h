@@ -26,6 +26,7 @@
 #define SMARM_INTERNAL_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -84,6 +85,13 @@ static inline void smarm__unlock(smarm__lock_t *l)
 /* futex(2) on a private word; timeout is relative ns or -1. */
 int smarm__futex_wait(_Atomic uint32_t *w, uint32_t expect, int64_t timeout);
 void smarm__futex_wake(_Atomic uint32_t *w, int n);
+
+/* ---- sys_x86_64.S: the runtime's raw system calls.  Returns >= 0 or
+ * -errno; never touches errno.  Strict mode's filter lets every call made
+ * here through (smarm__sys_pass is the address after its `syscall`).
+ * Never switches; async-signal-safe. */
+long smarm__sys(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
+extern const char smarm__sys_pass[];
 
 /* ---- timer.c: one-shot timers on CLOCK_MONOTONIC.
  * A timer is embedded in its owner; fn runs on some carrier with the timer
@@ -409,6 +417,11 @@ void smarm__sched_started(struct smarm__actor *self);
 /* A timer with an earlier deadline than the poller's was added. */
 void smarm__timer_poke(int64_t when);
 
+/* Drop-in strict mode (shim/strict.c): if set, every carrier calls it on
+ * its own thread once, before it runs its first actor, after carrier 0
+ * has started the other carriers and the monitor (so none of those
+ * inherits what it installs).  NULL in link mode. */
+extern void (*smarm__carrier_start_hook)(struct smarm__carrier *c);
 int smarm__sched_init(const struct smarm_config *cfg);
 /* Run carrier 0's loop on the calling thread until the runtime stops. */
 int smarm__sched_run(void);
@@ -748,6 +761,12 @@ int smarm__pool_submit(struct smarm__pool_job *j, smarm_fn fn, void *arg);
  * -1 none) passes (-ETIMEDOUT: j still runs and still uses its memory; wait
  * again before letting it go).  Actors only.  May switch. */
 int smarm__pool_wait(struct smarm__pool_job *j, int64_t deadline);
+/* If set, pool threads are created through it instead of pthread_create
+ * (strict mode: by a thread without the carriers' seccomp filter, so pool
+ * threads never inherit it).  Same contract as pthread_create; the new
+ * thread starts with the calling thread's signal mask. */
+extern int (*smarm__pool_create_hook)(pthread_t *t, const pthread_attr_t *attr,
+				      void *(*fn)(void *), void *arg);
 /* Threads now, of which idle, and jobs run since the start. */
 void smarm__pool_stats(int *threads, int *idle, int64_t *runs);
 /* How long a pool thread waits for work before it exits (tests shorten it). */
@@ -871,5 +890,20 @@ int smarm__io_fd_of(const void *obj);
 /* deadlock.c: note the thread that runs carrier 0 (run.c, via
  * smarm__inside_init, on that thread). */
 void smarm__deadlock_init(void);
+/* ---- gfutex.c: futex waits for green threads (strict mode).  A table of
+ * parked actors keyed by address, checked and queued under a bucket lock
+ * as the kernel does, so a wake that follows a change of the word is never
+ * lost.  It knows nothing of wakes made by the kernel's futex(2) (other OS
+ * threads, other processes): a waiter looks at its word again every
+ * SMARM__GFUTEX_RECHECK ns and returns 0 if it changed (futex waits may
+ * wake spuriously; callers check their word). */
+#define SMARM__GFUTEX_RECHECK 10000000
+/* 0 (woken, or the word changed), -EAGAIN (*w != val at the start),
+ * -ETIMEDOUT (absolute deadline in ns, -1 none), -EINTR (the actor is being
+ * stopped).  Actors only.  May switch. */
+int smarm__gfutex_wait(_Atomic uint32_t *w, uint32_t val, uint32_t bitset, int64_t deadline);
+/* Wake up to n green waiters on w whose bitset meets `bitset`; returns how
+ * many.  Callable from any thread.  Never switches. */
+int smarm__gfutex_wake(_Atomic uint32_t *w, int n, uint32_t bitset);
 
 #endif

@@ -56,10 +56,10 @@
  * record of every fd it returns, smarm_connect() renews the registration,
  * and smarm_io_forget() is there for everything else (smarm.h).
  *
- * System calls here are made with raw `syscall` instructions (sys*()): they
- * return -errno and never touch errno, which a switch could move to another
- * carrier's TLS, and they never reach a libc symbol a preloaded shim may
- * interpose (the shim calls us).
+ * System calls here are made through smarm__sys (sys*()): they return
+ * -errno and never touch errno, which a switch could move to another
+ * carrier's TLS, they never reach a libc symbol a preloaded shim may
+ * interpose (the shim calls us), and strict mode's filter lets them through.
  *
  * Lock order: a record's lock -> the scheduler's locks (smarm__wake).  The
  * record lock is never held across a switch; EPOLL_CTL_ADD runs under it
@@ -86,27 +86,12 @@
 
 static inline long sys3(long n, long a, long b, long c)
 {
-	long r;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(n), "D"(a), "S"(b), "d"(c)
-			 : "rcx", "r11", "memory");
-	return r;
+	return smarm__sys(n, a, b, c, 0, 0, 0);
 }
 
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
-	long r;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return r;
+	return smarm__sys(n, a, b, c, d, e, f);
 }
 
 #define SYS(n, a, b, c) sys3(SYS_##n, (long)(a), (long)(b), (long)(c))

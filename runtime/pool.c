@@ -46,6 +46,8 @@ static int nthreads, nidle, cap;              /* [mu] */
 static int64_t nruns;                         /* [mu] jobs taken, for stats */
 
 int64_t smarm__pool_idle_ns = 1000000000;
+int (*smarm__pool_create_hook)(pthread_t *t, const pthread_attr_t *attr,
+			       void *(*fn)(void *), void *arg);
 
 static struct smarm__pool_job *take(void)
 {
@@ -132,7 +134,8 @@ static int start_thread(void)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(&t, &attr, worker_main, NULL);
+	e = smarm__pool_create_hook ? smarm__pool_create_hook(&t, &attr, worker_main, NULL)
+				    : pthread_create(&t, &attr, worker_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	errno = saved;

@@ -60,6 +60,8 @@
  * queue, and find_work() hands the carrier to smarm__handoff_retire.  The
  * set of carriers grows: records below rt.nslots may hold work and are
  * what stealing walks; rt.ncarriers counts those in role RUN.
+ * The idle path's own system calls (futex, epoll, the eventfd) go through
+ * smarm__sys, which strict mode's filter lets through (shim/strict.c).
  *
  * Lock order: slot/primitive locks -> timer lock -> gq_lock -> idle_lock.
  * None is held across a context switch.
@@ -369,7 +371,7 @@ static void poller_kick(void)
 {
 	uint64_t one = 1;
 	int e = errno;
-	if (write(smarm__rt.wakefd, &one, sizeof one) < 0) {
+	if (smarm__sys(SYS_write, smarm__rt.wakefd, (long)&one, sizeof one, 0, 0, 0) < 0) {
 		/* EAGAIN: the counter is saturated, so the poller is awake. */
 	}
 	errno = e;
@@ -501,7 +503,7 @@ static __attribute__((noinline)) int poll_io(void)
 	    atomic_exchange_explicit(&polling, 1, memory_order_acquire))
 		return 0;
 	e = errno;
-	n = epoll_wait(smarm__rt.epfd, ev, 32, 0);
+	n = (int)smarm__sys(SYS_epoll_wait, smarm__rt.epfd, (long)ev, 32, 0, 0, 0);
 	errno = e;
 	atomic_store_explicit(&polling, 0, memory_order_release);
 	for (int i = 0; i < n; i++) {
@@ -877,13 +879,14 @@ static void sleep_poller(int64_t recheck)
 		tp = &ts;
 	}
 	if (!atomic_load(&smarm__rt.stopping))
-		n = epoll_pwait2(smarm__rt.epfd, ev, 64, tp, NULL);
+		n = (int)smarm__sys(SYS_epoll_pwait2, smarm__rt.epfd, (long)ev, 64, (long)tp,
+				    0, sizeof(sigset_t));
 	atomic_store(&smarm__rt.poll_until, INT64_MAX);
 	atomic_store(&smarm__rt.poller, 0);
 	for (int i = 0; i < n; i++) {
 		if (ev[i].data.ptr == NULL) {
 			uint64_t v;
-			if (read(smarm__rt.wakefd, &v, sizeof v) < 0) {
+			if (smarm__sys(SYS_read, smarm__rt.wakefd, (long)&v, sizeof v, 0, 0, 0) < 0) {
 				/* EAGAIN: another wake already drained it. */
 			}
 		} else {
@@ -978,10 +981,14 @@ static struct smarm__actor *find_work(struct smarm__carrier *c)
 	}
 }
 
+void (*smarm__carrier_start_hook)(struct smarm__carrier *c);
+
 static void carrier_loop(struct smarm__carrier *c)
 {
 	struct smarm__actor *a;
 
+	if (smarm__carrier_start_hook)
+		smarm__carrier_start_hook(c);
 	while ((a = find_work(c))) {
 		wait_off_cpu(a);
 		atomic_store_explicit(&a->on_cpu, 1, memory_order_relaxed);

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,7 +32,7 @@ void smarm__msg(const char *fmt, ...)
 		n = sizeof buf - 1;
 	buf[n++] = '\n';
 	for (int off = 0; off < n;) {
-		ssize_t w = write(2, buf + off, n - off);
+		long w = smarm__sys(SYS_write, 2, (long)(buf + off), n - off, 0, 0, 0);
 		if (w <= 0)
 			break;
 		off += w;

@@ -14,18 +14,12 @@
 
 #include "shim.h"
 
+/* The shim's own system calls go through the runtime's one syscall
+ * instruction (runtime/sys_x86_64.S), which strict mode's filter lets
+ * through: a wrapper's attempt is never trapped again. */
 static inline long smarm__sys6(long n, long a, long b, long c, long d, long e, long f)
 {
-	long r;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return r;
+	return smarm__sys(n, a, b, c, d, e, f);
 }
 
 #define SYS6(n, a, b, c, d, e, f)                                              \

@@ -85,6 +85,9 @@ REAL(int, pipe2, (int fds[2], int flags), (fds, flags))
 REAL(int, getaddrinfo,
      (const char *node, const char *serv, const struct addrinfo *hints, struct addrinfo **res),
      (node, serv, hints, res))
+REAL(int, sigaction, (int sig, const struct sigaction *act, struct sigaction *old),
+     (sig, act, old))
+REAL(sighandler_t, signal, (int sig, sighandler_t h), (sig, h))
 
 void smarm__shim_unsupported(const char *fn)
 {

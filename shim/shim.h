@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "internal.h"
@@ -151,6 +152,46 @@ void smarm__shim_cancel_end(bool opened);
 /* pthread_exit: run the cleanup handlers (forced unwinding), then
  * smarm__shim_thread_exit(v).  May switch; never returns. */
 __attribute__((noreturn)) void smarm__shim_unwind(void *v);
+/* ---- strict.c, strict_proc.c: SMARM_STRICT, a seccomp net under the
+ * wrappers (issue 9; strict.c's header).  Process creation must never
+ * happen on a filtered carrier (the child would inherit the filter and die
+ * of SIGSYS after exec): strict_proc.c routes it through
+ * smarm__strict_clean_call and smarm__strict_fork, which shim/proc.c (the
+ * default mode's process wrappers) should call too when
+ * smarm__strict_filtered(). */
+/* Read SMARM_STRICT and, if asked and possible, get strict mode ready:
+ * before the runtime starts (on the process's first thread).  Never
+ * switches. */
+void smarm__strict_init(void);
+/* Is strict mode (park or audit) on?  Never switches. */
+bool smarm__strict_active(void);
+/* Is the calling OS thread a carrier that carries the filter?  Never
+ * switches. */
+bool smarm__strict_filtered(void);
+/* Run fn(arg) on a pool thread (never filtered) with the caller's signal
+ * mask, parking the caller; returns fn's result.  Green threads only.
+ * May switch. */
+void *smarm__strict_clean_call(void *(*fn)(void *), void *arg);
+/* fork() for a green thread on a filtered carrier: the fork happens on a
+ * pool thread, and the child goes on in the caller's code (on the copy of
+ * that pool thread and its TLS).  May switch. */
+pid_t smarm__strict_fork(void);
+int smarm__real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+sighandler_t smarm__real_signal(int sig, sighandler_t h);
+/* strict_serve.c: a trapped call made by a green thread, served by the
+ * runtime (park mode): returns what the kernel would (>= 0 or -errno).
+ * args: rdi rsi rdx r10 r8 r9.  May switch. */
+long smarm__strict_serve(long nr, const long args[6]);
+/* strict_audit.c: who made a trapped call: the first return address on
+ * the green stack above sp outside libc (*caller) and whether it is smarm's
+ * own code; OFFSTACK if sp is not on the calling green thread's stack.
+ * Never switches; async-signal-safe. */
+enum { SMARM__SITE_UNKNOWN, SMARM__SITE_PROGRAM, SMARM__SITE_SMARM, SMARM__SITE_OFFSTACK };
+int smarm__strict_site(uintptr_t sp, uintptr_t *caller);
+/* Note a trapped call at ip from caller (audit mode).  Never switches. */
+void smarm__strict_audit_note(long nr, uintptr_t ip, uintptr_t caller);
+/* Learn where the loaded objects' code is; audit: a summary at exit. */
+void smarm__strict_sites_init(bool audit);
 
 /* ---- everywhere: unsupported calls fail loudly ---- */
 __attribute__((noreturn, cold)) void smarm__shim_unsupported(const char *fn);
