@@ -50,9 +50,20 @@
 
 /* ---- the park ------------------------------------------------------------ */
 
+/* Every call that parks here (read, write, recv*, send*, accept, connect,
+ * poll, select, epoll_wait ...) is a POSIX cancellation point: a pending
+ * cancel acts before the park, and one that arrives during it cuts the
+ * park short and acts after it (cancel.c).  The nodes the park queued are
+ * unlinked before it returns, as after a timeout. */
 int smarm__shim_park(struct smarm__fdsel *s, int n, int64_t deadline)
 {
-	return smarm__fd_park(s, n, deadline);
+	bool cp = smarm__shim_cancel_begin();
+	int r = smarm__fd_park(s, n, deadline);
+
+	smarm__shim_cancel_end(cp);
+	if (r == -ECANCELED)
+		smarm__shim_testcancel();
+	return r;
 }
 
 void *smarm__shim_pool(void *(*fn)(void *), void *arg)

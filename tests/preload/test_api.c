@@ -143,3 +143,6 @@ Test(api, smarm_run_refuses_a_non_glibc_program)
 				"/lib64/ld-musl-x86_64.so.1); drop-in mode needs glibc\n") != NULL,
 		  "output: %s", r.out);
 }
+
+/* The fd wrappers' parks (read, poll, accept) are cancellation points. */
+Test(api, cancel_blocked_read_poll_accept) { same_as_native("cancel_io", false); }
