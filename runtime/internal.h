@@ -599,4 +599,27 @@ void smarm__pool_stats(int *threads, int *idle, int64_t *runs);
 /* How long a pool thread waits for work before it exits (tests shorten it). */
 extern int64_t smarm__pool_idle_ns;
 
+
+/* ---- fork.c: the runtime in a forked child (see fork.c's header) ---- */
+/* Register the child-side reset (pthread_atfork), once per process.
+ * sched_init calls it.  Never switches. */
+void smarm__fork_init(void);
+/* Rebuild the runtime around the calling actor in a fork's child; 0 when
+ * the caller is not an actor.  Ends with one yield. */
+int smarm__fork_child(void);
+/* Drop-in mode: a new TCB for the child carrier's idle loop (NULL: out of
+ * memory).  NULL hook: keep the carrier's own (link mode). */
+extern void *(*smarm__fork_tcb_hook)(void);
+/* The per-file halves, each on its own statics.  Never switch. */
+void smarm__pid_fork_child(struct smarm__actor *keep); /* others DEAD, locks reset */
+void smarm__timer_fork_child(void);
+void smarm__pool_fork_child(void);
+/* c becomes the only carrier (id 0) with empty queues, a fresh epoll set
+ * and eventfd, and `tcb` (if not NULL) as its own TCB; the caller gives it
+ * an idle context.  -errno if the new epoll set cannot be made. */
+int smarm__sched_fork_child(struct smarm__carrier *c, void *tcb);
+/* The child carrier's idle loop: finish the switch that started it and run
+ * until the runtime stops. */
+void smarm__sched_fork_idle(struct smarm__carrier *c);
+
 #endif

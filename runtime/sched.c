@@ -1027,6 +1027,7 @@ int smarm__sched_init(const struct smarm_config *cfg)
 	atomic_store(&smarm__rt.poller, 0);
 	atomic_store(&smarm__rt.poll_until, INT64_MAX);
 	smarm__fault_install();
+	smarm__fork_init();
 	return 0;
 nomem:
 	smarm__sched_fini();
@@ -1080,4 +1081,67 @@ void smarm__sched_fini(void)
 	smarm__rt.idle = NULL;
 	atomic_store(&smarm__rt.nidle, 0);
 	atomic_store(&smarm__rt.nspinning, 0);
+}
+
+/* ---- fork (fork.c's header) ------------------------------------------------ */
+
+int smarm__sched_fork_child(struct smarm__carrier *c, void *tcb)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	int ep, wk;
+
+	/* The parent's epoll set is shared with it: ours must be new. */
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	wk = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ep < 0 || wk < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, wk, &ev) < 0) {
+		int e = -errno;
+		if (ep >= 0)
+			close(ep);
+		if (wk >= 0)
+			close(wk);
+		return e;
+	}
+	close(smarm__rt.epfd);
+	close(smarm__rt.wakefd);
+	smarm__rt.epfd = ep;
+	smarm__rt.wakefd = wk;
+	smarm__rt.gq_lock = (smarm__lock_t)SMARM__LOCK_INIT;
+	smarm__rt.idle_lock = (smarm__lock_t)SMARM__LOCK_INIT;
+	smarm__rt.gq_head = smarm__rt.gq_tail = NULL;
+	atomic_store(&smarm__rt.gq_len, 0);
+	smarm__rt.idle = NULL;
+	atomic_store(&smarm__rt.nidle, 0);
+	atomic_store(&smarm__rt.nspinning, 0);
+	atomic_store(&smarm__rt.poller, 0);
+	atomic_store(&smarm__rt.poll_until, INT64_MAX);
+	atomic_store(&smarm__rt.stopping, 0);
+	/* The other carriers' records are left as they are (a copy nobody
+	 * runs); only c is counted, freed and looked at from now on. */
+	smarm__rt.carriers[0] = c;
+	smarm__rt.ncarriers = 1;
+	nalloc = 1;
+	c->id = 0;
+	c->thread = 0;
+	c->prev = NULL;
+	c->spinning = false;
+	c->is_poller = false;
+	atomic_store(&c->preempt, 0);
+	atomic_store(&c->runnext, NULL);
+	atomic_store(&c->head, 0);
+	atomic_store(&c->tail, 0);
+	atomic_store(&c->sleep_word, 0);
+	atomic_store(&c->idle, 0);
+	c->idle_next = NULL;
+	if (tcb)
+		c->fsbase = tcb;
+	/* The caller is the one actor left. */
+	atomic_store(&smarm__alive, 1);
+	return 0;
+}
+
+void smarm__sched_fork_idle(struct smarm__carrier *c)
+{
+	FIBER_FINISH(NULL);
+	finish_prev(c);
+	carrier_loop(c);
 }

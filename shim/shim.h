@@ -63,6 +63,9 @@ void smarm__tcb_enter(void *tcb);
 void smarm__tcb_leave(void *tcb);
 /* Free a TCB that never ran.  Never switches. */
 void smarm__tcb_free(void *tcb);
+/* In a fork's child, on the forking green thread: a new TCB for the
+ * carrier (see tcb.c).  NULL: out of memory.  Never switches. */
+void *smarm__tcb_fork_child(void *old_carrier_tcb);
 
 /* ---- thread.c ---- */
 struct gthread;
