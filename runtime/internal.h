@@ -173,6 +173,12 @@ struct smarm__actor {
 	void *fsbase;                   /* [s] drop-in mode (shim/tcb.c): the TCB
 	                                 * (FS base) this actor runs with; NULL:
 	                                 * the carrier's own (link mode) */
+	/* Drop-in signals (shim/signal.c; 0 in link mode).  Bit s-1 is
+	 * signal s. */
+	uint64_t sigmask;               /* [s] the thread's blocked signals */
+	_Atomic uint64_t sigpend;       /* [any, atomic or] directed at this thread
+	                                 * (pthread_kill), not yet delivered */
+	void *sigx;                     /* [slot lock] signal.c's extras, or NULL */
 };
 __attribute__((weak)) void smarm__mbox_free(struct smarm__actor *a);
 
@@ -258,6 +264,9 @@ struct smarm__carrier {
 	void *fsbase;                      /* the carrier thread's own FS base
 	                                    * (TCB), read at bind: what the idle
 	                                    * loop and actors without one run on */
+	uint64_t sigmask;                  /* drop-in: the signal mask this thread
+	                                    * has in the kernel now (as bits of
+	                                    * the actors' sigmask), set at bind */
 	/* Shared fields. */
 	_Alignas(SMARM_CACHELINE) struct smarm__actor *_Atomic runnext;
 	_Atomic uint32_t head;             /* owner and stealers CAS it */
@@ -356,6 +365,17 @@ int smarm__sched_run(void);
 void smarm__sched_fini(void);
 /* io.c hooks: events from the epoll set owned by sched.c. */
 void smarm__io_ready(void *ptr, uint32_t events);
+/* Drop-in signals (shim/signal.c sets these; NULL in link mode).
+ * switch_hook runs right after a switch, on the actor switched to (a), when
+ * a->sigmask differs from c->sigmask or a->sigpend is set, and on a carrier
+ * binding or about to sleep (a NULL) when c->sigmask is not
+ * smarm__sig_idle_mask (at bind: always).
+ * event_hook runs on a carrier when the epoll item whose data.ptr is
+ * SMARM__SIG_TOKEN fires.  Neither switches. */
+extern void (*smarm__sig_switch_hook)(struct smarm__carrier *c, struct smarm__actor *a);
+extern void (*smarm__sig_event_hook)(void);
+extern uint64_t smarm__sig_idle_mask;
+#define SMARM__SIG_TOKEN ((void *)&smarm__sig_event_hook)
 
 /* ---- preempt.c: time slices, safe points, the monitor, SIGURG ----
  * The monitor thread asks an actor that has run for a slice to yield by

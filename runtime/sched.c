@@ -94,6 +94,22 @@ struct smarm__rt smarm__rt = {
 
 static int nalloc; /* carriers allocated (ncarriers may shrink at start) */
 
+/* Drop-in signals (internal.h).  Link mode never sets them. */
+void (*smarm__sig_switch_hook)(struct smarm__carrier *c, struct smarm__actor *a);
+void (*smarm__sig_event_hook)(void);
+uint64_t smarm__sig_idle_mask;
+
+/* After a switch to `a` in drop-in mode: its signal mask, pending signals. */
+static inline void sig_switched_in(struct smarm__actor *a)
+{
+	struct smarm__carrier *c = a->carrier;
+
+	if (unlikely(a->sigmask != c->sigmask ||
+		     atomic_load_explicit(&a->sigpend, memory_order_relaxed)) &&
+	    smarm__sig_switch_hook)
+		smarm__sig_switch_hook(c, a);
+}
+
 /* Exported for SMARM_CHECK() (smarm.h), which reads it inline. */
 SMARM_API __thread struct smarm__carrier *smarm__tls_carrier
 	__attribute__((tls_model("initial-exec")));
@@ -563,6 +579,8 @@ static void switch_from(struct smarm__carrier *c, struct smarm__actor *self,
 	FIBER_FINISH(self->asan_fake_stack);
 	finish_prev(self->carrier);
 	*errno_here() = self->saved_errno;
+	if (unlikely(FS_MODE()))
+		sig_switched_in(self);
 }
 
 /* First code of every actor, on its own stack: complete the switch that
@@ -571,6 +589,8 @@ void smarm__sched_started(struct smarm__actor *self)
 {
 	FIBER_FINISH(NULL);
 	finish_prev(self->carrier);
+	if (unlikely(FS_MODE()))
+		sig_switched_in(self);
 }
 
 void smarm__wait_prepare(struct smarm__actor *self, const char *what, void *obj)
@@ -904,6 +924,11 @@ static struct smarm__actor *find_work(struct smarm__carrier *c)
 			c->spinning = false;
 			atomic_fetch_sub(&smarm__rt.nspinning, 1);
 		}
+		/* Drop-in: a sleeping carrier takes no signal meant for the
+		 * program (shim/signal.c hands those to its threads). */
+		if (unlikely(FS_MODE()) && c->sigmask != smarm__sig_idle_mask &&
+		    smarm__sig_switch_hook)
+			smarm__sig_switch_hook(c, NULL);
 		int z = 0;
 		bool poll = atomic_compare_exchange_strong(&smarm__rt.poller, &z, 1);
 		atomic_store(&c->sleep_word, 0);
@@ -960,6 +985,10 @@ static void carrier_bind(struct smarm__carrier *c)
 	__asm__("mov %%fs:0, %0" : "=r"(c->fsbase)); /* the TCB's self pointer */
 	carrier_off = (char *)&tls_carrier - (char *)c->fsbase;
 	have_wrfsbase = (getauxval(AT_HWCAP2) & 2) != 0; /* HWCAP2_FSGSBASE */
+	/* Drop-in: a carrier starts blocking the program's signals, as if
+	 * it were about to sleep (shim/signal.c). */
+	if (smarm__sig_switch_hook)
+		smarm__sig_switch_hook(c, NULL);
 	c->rand = 0x9e3779b9u * (uint32_t)(c->id + 1);
 	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
 		pthread_attr_getstack(&attr, &c->idle_stack_lo, &c->idle_stack_size);

@@ -65,6 +65,7 @@ static void *fork_tcb(void)
 {
 	struct smarm__carrier *c = smarm__carrier();
 
+	smarm__sig_fork_child();
 	return smarm__tcb_fork_child(c ? c->fsbase : NULL);
 }
 

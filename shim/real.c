@@ -67,6 +67,7 @@ REAL(int, clock_nanosleep,
 REAL(int, pthread_key_create, (pthread_key_t *k, void (*dtor)(void *)), (k, dtor))
 REAL(int, pthread_key_delete, (pthread_key_t k), (k))
 REAL(void *, pthread_getspecific, (pthread_key_t k), (k))
+REAL(int, raise, (int sig), (sig))
 REAL(int, pthread_setspecific, (pthread_key_t k, const void *v), (k, v))
 
 void smarm__shim_unsupported(const char *fn)

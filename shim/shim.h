@@ -44,6 +44,7 @@ int smarm__real_clock_nanosleep(clockid_t clk, int flags, const struct timespec 
 int smarm__real_pthread_key_create(pthread_key_t *k, void (*dtor)(void *));
 int smarm__real_pthread_key_delete(pthread_key_t k);
 void *smarm__real_pthread_getspecific(pthread_key_t k);
+int smarm__real_raise(int sig);
 int smarm__real_pthread_setspecific(pthread_key_t k, const void *v);
 /* Look a libc symbol up (RTLD_NEXT); aborts naming it if absent. */
 void *smarm__real(const char *name);
@@ -76,6 +77,48 @@ int smarm__shim_run_main(int (*main_fn)(int, char **, char **), int argc, char *
 			 char **envp, const struct smarm_config *cfg);
 /* Default pthread stack (no attr): set by the preload's config. */
 extern size_t smarm__shim_stack_size;
+
+/* ---- signal.c: signals per green thread (see its header) ---- */
+/* An interruptible wait: listed while the thread waits, so a signal meant
+ * for it wakes it with -EINTR.  Lives on the waiter's stack. */
+struct smarm__intr {
+	struct smarm__intr *next, **pprev;  /* [wl] on the waiters list */
+	struct smarm__actor *a;             /* the waiting thread */
+	uint64_t accept;                    /* signals that interrupt (handler runs) */
+	uint64_t waitset;                   /* signals it waits for (sigwait) */
+	int sig;                            /* the signal that woke it, 0: none */
+	int64_t when;                       /* when it was woken for it */
+};
+/* Park the calling green thread like smarm__park(deadline), listed as
+ * interruptible: a signal in `accept` whose handler will run (process- or
+ * thread-directed), or one in `waitset`, wakes it with -EINTR (w->sig says
+ * which).  Other results as smarm__park's.  accept is usually the thread's
+ * unblocked signals: ~smarm__self()->sigmask.  May switch. */
+intptr_t smarm__shim_park_intr(struct smarm__intr *w, int64_t deadline, uint64_t accept,
+			       uint64_t waitset);
+/* For a wait that parks inside other code (io.c's fd waits): list the
+ * caller as interruptible around it.  A signal that comes while it waits
+ * wakes it with -EINTR (smarm__wake), which the wait returns; intr_end says
+ * which signal (0: none).  The caller then looks at the handler's
+ * SA_RESTART to retry or return EINTR.  A signal between intr_begin and the
+ * park itself only runs its handler (the wait is not cut short), as with a
+ * signal just before a native blocking call.  Only around a park whose
+ * caller treats any negative wake value as the end of its wait.  Never
+ * switch. */
+void smarm__shim_intr_begin(struct smarm__intr *w);
+int smarm__shim_intr_end(struct smarm__intr *w);
+/* Thread start (after its TCB is in) with its creator's mask, and end.
+ * Never switch. */
+void smarm__sig_thread_start(uint64_t mask);
+void smarm__sig_thread_end(void);
+/* The process's signal mask when it started: main's.  Never switches. */
+uint64_t smarm__sig_initial_mask(void);
+/* Put our signalfd into the runtime's (current) epoll set.  Never switches. */
+void smarm__sig_register(void);
+/* A fork's child, on the forking thread: forget the other threads. */
+void smarm__sig_fork_child(void);
+/* thread.c: the pid of a pthread_t (0 if none). */
+smarm_pid_t smarm__shim_thread_pid(pthread_t t);
 
 /* ---- everywhere: unsupported calls fail loudly ---- */
 __attribute__((noreturn, cold)) void smarm__shim_unsupported(const char *fn);

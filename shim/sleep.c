@@ -3,18 +3,51 @@
  * Any other caller (a carrier, code before main) gets libc's.
  *
  * sleep and usleep are wrapped themselves: glibc's call its internal
- * nanosleep, which no wrapper sees (DESIGN D3).  Signals do not interrupt
- * a parked sleep (no EINTR; *rem is 0).  Every call here may switch.
+ * nanosleep, which no wrapper sees (DESIGN D3).  A parked sleep is
+ * interruptible (signal.c): a signal whose handler runs on this thread
+ * ends it with EINTR and the time left in *rem (sleep() returns the
+ * whole seconds left, as glibc's), whatever SA_RESTART says, as
+ * natively.  Every call here may switch.
  */
 #include <unistd.h>
 
 #include "shim.h"
 
-/* Park for ns.  0, or EINTR if the thread is being stopped. */
-static int park_ns(int64_t ns)
+/* Park until the absolute deadline (ns).  0, or EINTR: a signal (*at is
+ * when it came), or the thread is being stopped. */
+static int park_until(int64_t deadline, int64_t *at)
 {
-	int r = smarm_sleep(ns);
-	return r < 0 ? EINTR : 0;
+	struct smarm__actor *self = smarm__self();
+	struct smarm__intr w;
+
+	*at = 0;
+	for (;;) {
+		intptr_t r = smarm__shim_park_intr(&w, deadline, ~self->sigmask, 0);
+		if (r == -ETIMEDOUT)
+			return 0;
+		if (r == -EINTR) {
+			*at = w.when;
+			return EINTR;
+		}
+		if (r == -ECANCELED) {
+			smarm__exit_point(self); /* asked to stop: end here */
+			return EINTR;
+		}
+		/* -ENOMEM from the timer: nothing to wait on. */
+		if (r < 0)
+			return EINTR;
+	}
+}
+
+/* The time left at `at` (0: now). */
+static void left(int64_t deadline, int64_t at, struct timespec *rem)
+{
+	int64_t d = deadline - (at ? at : smarm__now());
+
+	if (d < 0)
+		d = 0;
+	rem->tv_sec = d / 1000000000;
+	rem->tv_nsec = d % 1000000000;
 }
 
 static bool bad_ts(const struct timespec *ts)
@@ -24,7 +57,7 @@ static bool bad_ts(const struct timespec *ts)
 
 SMARM_API int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-	int r;
+	int64_t deadline, at;
 
 	if (!smarm__shim_in_green())
 		return smarm__real_nanosleep(req, rem);
@@ -32,8 +65,11 @@ SMARM_API int nanosleep(const struct timespec *req, struct timespec *rem)
 		errno = EINVAL;
 		return -1;
 	}
-	if ((r = park_ns((int64_t)req->tv_sec * 1000000000 + req->tv_nsec)) != 0) {
-		errno = r;
+	deadline = smarm__deadline((int64_t)req->tv_sec * 1000000000 + req->tv_nsec);
+	if (deadline != 0 && park_until(deadline, &at) != 0) {
+		if (rem)
+			left(deadline, at, rem);
+		errno = EINTR;
 		return -1;
 	}
 	if (rem)
@@ -44,7 +80,7 @@ SMARM_API int nanosleep(const struct timespec *req, struct timespec *rem)
 SMARM_API int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
 			      struct timespec *rem)
 {
-	int64_t ns;
+	int64_t ns, deadline, at;
 
 	if (!smarm__shim_in_green())
 		return smarm__real_clock_nanosleep(clk, flags, req, rem);
@@ -55,8 +91,12 @@ SMARM_API int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 		return EINVAL;
 	ns = (flags & TIMER_ABSTIME) ? smarm__shim_rel_ns(clk, req)
 				     : (int64_t)req->tv_sec * 1000000000 + req->tv_nsec;
-	if (ns > 0 && park_ns(ns) != 0)
+	deadline = smarm__deadline(ns);
+	if (ns > 0 && park_until(deadline, &at) != 0) {
+		if (rem && !(flags & TIMER_ABSTIME))
+			left(deadline, at, rem);
 		return EINTR;
+	}
 	if (rem && !(flags & TIMER_ABSTIME))
 		rem->tv_sec = rem->tv_nsec = 0;
 	return 0;
@@ -70,8 +110,12 @@ SMARM_API int usleep(useconds_t us)
 
 SMARM_API unsigned int sleep(unsigned int s)
 {
-	struct timespec ts = {s, 0};
-	return nanosleep(&ts, NULL) == 0 ? 0 : s;
+	struct timespec ts = {s, 0}, rem;
+
+	if (nanosleep(&ts, &rem) == 0)
+		return 0;
+	/* glibc returns the whole seconds left. */
+	return (unsigned int)rem.tv_sec;
 }
 
 SMARM_API int sched_yield(void)

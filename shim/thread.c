@@ -49,6 +49,7 @@ struct gthread {
 	struct kval *keys[NKBLOCKS]; /* [self] green values, lazily */
 	char name[16];              /* [self] pthread_setname_np; starts as the
 	                             * creator's, as Linux copies comm */
+	uint64_t sigmask;           /* [create] the creator's signal mask */
 };
 
 static __thread struct gthread *g_self;
@@ -115,6 +116,7 @@ static void run_key_dtors(struct gthread *g)
 static void thread_end(struct gthread *g)
 {
 	run_key_dtors(g);
+	smarm__sig_thread_end();
 	g_self = NULL;
 	smarm__tcb_leave(g->tcb);
 	g->tcb = NULL;
@@ -127,6 +129,7 @@ static void *thread_start(void *p)
 
 	smarm__tcb_enter(g->tcb);
 	g_self = g;
+	smarm__sig_thread_start(g->sigmask);
 	v = g->fn(g->arg);
 	thread_end(g);
 	gthread_unref(g);
@@ -170,6 +173,7 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	g->fn = fn;
 	g->arg = arg;
 	memcpy(g->name, ((struct gthread *)pthread_self())->name, sizeof g->name);
+	g->sigmask = smarm__self()->sigmask;
 	atomic_init(&g->refs, ds == PTHREAD_CREATE_DETACHED ? 1 : 2);
 	if (!(g->tcb = smarm__tcb_new())) {
 		free(g);
@@ -259,6 +263,11 @@ SMARM_API pthread_t pthread_self(void)
 	return (pthread_t)(g ? g : &main_g);
 }
 
+smarm_pid_t smarm__shim_thread_pid(pthread_t t)
+{
+	return t ? ((struct gthread *)t)->pid : 0;
+}
+
 SMARM_API int pthread_equal(pthread_t a, pthread_t b)
 {
 	return a == b;
@@ -300,6 +309,7 @@ static void *main_start(void *p)
 	atomic_init(&main_g.refs, 1);
 	smarm__tcb_enter(main_g.tcb);
 	g_self = &main_g;
+	smarm__sig_thread_start(smarm__sig_initial_mask());
 	/* Returning from main is exit(status), as __libc_start_main does. */
 	exit(m->fn(m->argc, m->argv, m->envp));
 }

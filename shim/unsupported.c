@@ -16,11 +16,8 @@ __attribute__((noreturn)) void smarm__shim_unsupported(const char *fn);
 		smarm__shim_unsupported(#name);                                \
 	}
 
-/* Threads: cancellation, signals, scheduling. */
+/* Threads: cancellation, scheduling. */
 UNSUPPORTED(pthread_cancel)
-UNSUPPORTED(pthread_kill)
-UNSUPPORTED(pthread_sigmask)
-UNSUPPORTED(pthread_sigqueue)
 UNSUPPORTED(pthread_setaffinity_np)
 UNSUPPORTED(pthread_getaffinity_np)
 UNSUPPORTED(pthread_setschedparam)
