@@ -1,5 +1,5 @@
-/* posix_spawn and posix_spawnp from a thread, with file actions; and
- * daemon-free fork+exec that replaces a thread's process image. */
+/* posix_spawn and posix_spawnp from a thread, with file actions; a
+ * missing program; vfork+exec. */
 #include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -39,6 +39,13 @@ static void *run(void *a)
 	posix_spawn_file_actions_destroy(&fa);
 	printf("spawn status %d\n", WEXITSTATUS(st));
 	printf("missing: %d\n", posix_spawn(&p, "/nonexistent", NULL, NULL, argv2, environ) != 0);
+	fflush(stdout);
+	if ((p = vfork()) == 0) {
+		execl("/bin/sh", "sh", "-c", "exit 9", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(p, &st, 0);
+	printf("vfork+exec status %d\n", WEXITSTATUS(st));
 	return NULL;
 }
 
