@@ -57,9 +57,10 @@
  * instead of continuing it (smarm__fork_child with the actor as `self` and
  * the pool thread's TCB as the idle loop's).
  *
- * Switching: the reset runs on the forking actor and ends with one yield
- * (to start the idle loop and the monitor on the new stack); nothing else
- * here switches.
+ * Switching: the reset runs on the forking actor and ends with one switch
+ * to the new idle context, which starts the monitor there (on the carrier's
+ * own TCB, whose tid the monitor signals) and runs the actor again; nothing
+ * else here switches.
  */
 #include <pthread.h>
 #include <sys/mman.h>
@@ -113,7 +114,7 @@ int smarm__fork_child(void)
 	c->idle_stack_size = IDLE_STACK;
 	smarm__ctx_make(&c->idle_ctx, stk + IDLE_STACK, child_idle, c);
 	/* Start the idle loop (it starts the monitor, then runs us again). */
-	smarm__yield();
+	smarm__sched_fork_start();
 	return 0;
 }
 

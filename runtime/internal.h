@@ -178,7 +178,8 @@ struct smarm__actor {
 	uint64_t sigmask;               /* [s] the thread's blocked signals */
 	_Atomic uint64_t sigpend;       /* [any, atomic or] directed at this thread
 	                                 * (pthread_kill), not yet delivered */
-	void *sigx;                     /* [slot lock] signal.c's extras, or NULL */
+	void *sigx;                     /* [signal.c's lock] the interruptible
+	                                 * wait it is in, NULL, or "ended" */
 };
 __attribute__((weak)) void smarm__mbox_free(struct smarm__actor *a);
 
@@ -641,5 +642,8 @@ int smarm__sched_fork_child(struct smarm__carrier *c, void *tcb);
 /* The child carrier's idle loop: finish the switch that started it and run
  * until the runtime stops. */
 void smarm__sched_fork_idle(struct smarm__carrier *c);
+/* Queue the calling actor and switch to its carrier's (new) idle context,
+ * which runs it again.  May switch (it does). */
+void smarm__sched_fork_start(void);
 
 #endif

@@ -1168,6 +1168,16 @@ int smarm__sched_fork_child(struct smarm__carrier *c, void *tcb)
 	return 0;
 }
 
+void smarm__sched_fork_start(void)
+{
+	struct smarm__actor *self = smarm__self();
+	struct smarm__carrier *c = self->carrier;
+
+	atomic_store_explicit(&self->state, SMARM__RUNNABLE, memory_order_relaxed);
+	runq_put(c, self);
+	switch_from(c, self, NULL, false);
+}
+
 void smarm__sched_fork_idle(struct smarm__carrier *c)
 {
 	FIBER_FINISH(NULL);

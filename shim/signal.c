@@ -78,6 +78,8 @@
 	      BIT(SIGILL) | BIT(SIGFPE) | BIT(SIGTRAP) | BIT(SIGSYS) | BIT(32) | BIT(33))
 #define UNBLOCKABLE (BIT(SIGKILL) | BIT(SIGSTOP) | BIT(32) | BIT(33))
 #define SQ_MAX 64
+/* a->sigx once the thread has ended (signals to it are dropped). */
+#define ENDED ((struct smarm__intr *)1)
 
 static smarm__lock_t wl = SMARM__LOCK_INIT;
 static struct smarm__intr *waiters;   /* [wl] interruptible waits */
@@ -327,6 +329,7 @@ void smarm__sig_thread_end(void)
 	smarm__lock(&wl);
 	ngreen--;
 	counts(a->sigmask, -1);
+	a->sigx = ENDED;
 	for (int i = 0; i < SQ_MAX; i++)
 		if (sq[i].a == a)
 			sq[i].a = NULL;
@@ -436,6 +439,13 @@ static int send_to(pthread_t t, int s, const union sigval *v)
 		return 0;
 	}
 	smarm__lock(&wl);
+	if (a->sigx == ENDED) {
+		/* Past its end (natively: a thread that has exited takes
+		 * nothing either). */
+		smarm__unlock(&wl);
+		smarm__pid_unlock(slot);
+		return 0;
+	}
 	if (v) {
 		int i;
 		for (i = 0; i < SQ_MAX && sq[i].a && !(sq[i].a == a && sq[i].sig == s); i++)

@@ -156,9 +156,11 @@ void *smarm__tcb_fork_child(void *old_carrier_tcb)
 		prev[0] = next;
 		l[0] = l[1] = l;
 	}
-	if (&__rseq_size && __rseq_size && old_carrier_tcb)
-		syscall(SYS_rseq, (char *)old_carrier_tcb + __rseq_offset, __rseq_size,
-			1 /* RSEQ_FLAG_UNREGISTER */, 0x53053053 /* glibc's RSEQ_SIG */);
+	/* glibc 2.36 registers 32 bytes but exports __rseq_size 20: try both. */
+	if (&__rseq_size && __rseq_size && old_carrier_tcb &&
+	    syscall(SYS_rseq, (char *)old_carrier_tcb + __rseq_offset, __rseq_size,
+		    1 /* RSEQ_FLAG_UNREGISTER */, 0x53053053 /* glibc's RSEQ_SIG */) != 0)
+		syscall(SYS_rseq, (char *)old_carrier_tcb + __rseq_offset, 32, 1, 0x53053053);
 	if (!(n = smarm__tcb_new()))
 		return NULL;
 	if (tid_ok) {

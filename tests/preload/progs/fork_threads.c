@@ -1,6 +1,6 @@
 /* fork() from a thread while other threads run and wait: the child keeps
  * only the forking thread, and its threads, sleeps, locks and joins work;
- * it exits with a status the parent checks.  A thread blocked in the parent
+ * it exits with a status the parent checks; a spinning thread is preempted.  A thread blocked in the parent
  * (cond wait) never runs in the child even when the child signals it. */
 #include <pthread.h>
 #include <stdio.h>
@@ -36,9 +36,18 @@ static void *child_worker(void *a)
 	return (void *)((long)a * 2);
 }
 
+static volatile int spin_stop;
+
+static void *spinner(void *a)
+{
+	while (!spin_stop)
+		; /* never parks: only preemption lets the others run */
+	return a;
+}
+
 static int child_main(void)
 {
-	pthread_t t[8];
+	pthread_t t[8], sp;
 	long sum = 0;
 
 	/* Wake the parent's waiters' copies: they do not exist here. */
@@ -55,7 +64,12 @@ static int child_main(void)
 			return 91;
 		sum += (long)v;
 	}
+	/* The child's runtime preempts (its monitor runs): with one carrier
+	 * this sleep only ends because the spinner is preempted. */
+	pthread_create(&sp, NULL, spinner, NULL);
 	usleep(20000);
+	spin_stop = 1;
+	pthread_join(sp, NULL);
 	/* 1+..+8 = 36, and twice that from the joins. */
 	return counter == 36 && sum == 72 ? 42 : 92;
 }
