@@ -589,8 +589,8 @@ void smarm__sched_started(struct smarm__actor *self)
 {
 	FIBER_FINISH(NULL);
 	finish_prev(self->carrier);
-	if (unlikely(FS_MODE()))
-		sig_switched_in(self);
+	/* No signal hook here: a new actor has no mask yet (the shim gives
+	 * it its creator's as its first act: shim/thread.c). */
 }
 
 void smarm__wait_prepare(struct smarm__actor *self, const char *what, void *obj)

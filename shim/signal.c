@@ -6,7 +6,11 @@
  * file arranges which carrier may take which signal, and keeps the rest:
  *
  * Masks.  Each green thread's mask is a->sigmask (bit s-1: signal s),
- * inherited from its creator; main starts with the process's.  A carrier
+ * inherited from its creator; main starts with the process's.  A new
+ * thread runs its first few instructions (the trampoline up to
+ * smarm__sig_thread_start) with whatever mask its carrier had: the
+ * scheduler does not call the hook for an actor's first switch-in, since
+ * its record has no mask yet.  A carrier
  * running a green thread has that thread's mask in the kernel: the
  * scheduler calls switch_hook after a switch when a->sigmask differs from
  * what the carrier has (c->sigmask), so a program that never changes masks

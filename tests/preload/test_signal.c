@@ -12,3 +12,4 @@ Test(signal, to_main_and_to_a_worker)        { same_as_native("sig_kill", false)
 Test(signal, sigwait_sigtimedwait_sigwaitinfo) { same_as_native("sig_wait", false); }
 Test(signal, mask_blocks_then_delivers)      { same_as_native("sig_mask", false); }
 Test(signal, pause_alarm_sleep_eintr)        { same_as_native("sig_pause", false); }
+Test(signal, signalfd_reads_what_all_threads_block) { same_as_native("sig_fd", false); }

@@ -1,7 +1,8 @@
-/* fork() from a thread while other threads run and wait: the child keeps
- * only the forking thread, and its threads, sleeps, locks and joins work;
- * it exits with a status the parent checks; a spinning thread is preempted.  A thread blocked in the parent
- * (cond wait) never runs in the child even when the child signals it. */
+/* fork() from a thread while other threads wait on a mutex it holds: the
+ * child keeps only the forking thread, and its threads, sleeps, locks,
+ * joins and preemption work; it exits with a status the parent checks.
+ * The threads waiting in the parent never run in the child, even when the
+ * child unlocks the mutex they wait for. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,20 +10,17 @@
 #include <time.h>
 #include <unistd.h>
 
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER; /* the forker holds it */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int go, counter, waiting;
+static int counter;
+static volatile int spin_stop;
 
 static void *waiter(void *a)
 {
-	pthread_mutex_lock(&mu);
-	waiting++;
-	pthread_cond_broadcast(&cv);
-	while (!go)
-		pthread_cond_wait(&cv, &mu);
-	pthread_mutex_unlock(&mu);
+	pthread_mutex_lock(&gate);
+	pthread_mutex_unlock(&gate);
 	/* Unbuffered: a copy that ran in the child would show. */
-	dprintf(1, "waiter %ld woke\n", (long)a);
+	dprintf(1, "waiter %ld passed the gate\n", (long)a);
 	return NULL;
 }
 
@@ -36,8 +34,6 @@ static void *child_worker(void *a)
 	return (void *)((long)a * 2);
 }
 
-static volatile int spin_stop;
-
 static void *spinner(void *a)
 {
 	while (!spin_stop)
@@ -50,11 +46,9 @@ static int child_main(void)
 	pthread_t t[8], sp;
 	long sum = 0;
 
-	/* Wake the parent's waiters' copies: they do not exist here. */
-	pthread_mutex_lock(&mu);
-	go = 1;
-	pthread_cond_broadcast(&cv);
-	pthread_mutex_unlock(&mu);
+	/* The waiters' copies do not exist here: opening the gate must not
+	 * bring them to life. */
+	pthread_mutex_unlock(&gate);
 	for (long i = 0; i < 8; i++)
 		if (pthread_create(&t[i], NULL, child_worker, (void *)(i + 1)) != 0)
 			return 90;
@@ -70,16 +64,22 @@ static int child_main(void)
 	usleep(20000);
 	spin_stop = 1;
 	pthread_join(sp, NULL);
+	usleep(20000);
 	/* 1+..+8 = 36, and twice that from the joins. */
 	return counter == 36 && sum == 72 ? 42 : 92;
 }
 
 static void *forker(void *a)
 {
+	pthread_t w[3];
 	pid_t c;
 	int st;
 
 	(void)a;
+	pthread_mutex_lock(&gate);
+	for (long i = 0; i < 3; i++)
+		pthread_create(&w[i], NULL, waiter, (void *)(i + 1));
+	usleep(50000); /* let them block on the gate */
 	fflush(stdout);
 	if ((c = fork()) == 0) {
 		int r = child_main();
@@ -89,29 +89,22 @@ static void *forker(void *a)
 	if (c < 0 || waitpid(c, &st, 0) != c)
 		return (void *)1;
 	printf("child: exited %d, status %d\n", WIFEXITED(st), WEXITSTATUS(st));
+	fflush(stdout);
 	/* The parent's own state is untouched by the child. */
-	pthread_mutex_lock(&mu);
-	printf("parent: counter %d, waiting %d\n", counter, waiting);
-	go = 1;
-	pthread_cond_broadcast(&cv);
-	pthread_mutex_unlock(&mu);
+	printf("parent: counter %d\n", counter);
+	fflush(stdout);
+	pthread_mutex_unlock(&gate);
+	for (int i = 0; i < 3; i++)
+		pthread_join(w[i], NULL);
 	return NULL;
 }
 
 int main(void)
 {
-	pthread_t w[3], f;
+	pthread_t f;
 
-	for (long i = 0; i < 3; i++)
-		pthread_create(&w[i], NULL, waiter, (void *)(i + 1));
-	pthread_mutex_lock(&mu);
-	while (waiting < 3)
-		pthread_cond_wait(&cv, &mu);
-	pthread_mutex_unlock(&mu);
 	pthread_create(&f, NULL, forker, NULL);
 	pthread_join(f, NULL);
-	for (int i = 0; i < 3; i++)
-		pthread_join(w[i], NULL);
 	printf("done\n");
 	return 0;
 }
