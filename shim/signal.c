@@ -36,8 +36,9 @@
  *      disposes of it as natively;
  *   3. blocked by every green thread: leave it pending (native);
  *   4. a thread parked interruptibly (sleep family, pause, sigsuspend, and
- *      waits that adopt smarm__shim_intr_*) that does not block it: wake
- *      it; when it is switched in, its mask goes into the kernel, which
+ *      waits that adopt smarm__shim_intr_*) that does not block it — the
+ *      main thread first, as the kernel prefers the thread group leader —:
+ *      wake it; when it is switched in, its mask goes into the kernel, which
  *      delivers the signal to it there (the handler runs on that thread),
  *      and its wait returns EINTR;
  *   5. otherwise (the threads that would take it are running, runnable or
@@ -258,6 +259,24 @@ void smarm__sig_register(void)
 	errno = e;
 }
 
+/* The interruptibly parked thread that takes process-directed signal s
+ * (wl held): the main thread if it does not block s, as the kernel prefers
+ * the thread group leader; else the first that does not.  NULL if none. */
+static struct smarm__intr *pick_waiter(int s)
+{
+	struct smarm__intr *w, *first = NULL;
+
+	for (w = waiters; w; w = w->next) {
+		if (!(w->accept & BIT(s)))
+			continue;
+		if (w->a->pid == smarm__rt.root)
+			return w;
+		if (!first)
+			first = w;
+	}
+	return first;
+}
+
 static void on_event(void)
 {
 	sigset_t ps;
@@ -286,8 +305,7 @@ static void on_event(void)
 			continue; /* blocked by every thread: pending, as natively */
 		}
 		if (intr)
-			for (w = waiters; w && !(w->accept & BIT(s)); w = w->next)
-				;
+			w = pick_waiter(s);
 		if (w) {
 			wake_w(w, s);
 			smarm__unlock(&wl);
