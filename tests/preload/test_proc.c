@@ -9,6 +9,7 @@
 TestSuite(proc, .timeout = 120);
 
 Test(proc, fork_child_runs_threads_and_exits_with_status) { same_as_native("fork_threads", true); }
+Test(proc, forks_from_many_threads_at_once)   { same_as_native("fork_many", true); }
 Test(proc, atfork_handlers_in_order)          { same_as_native("atfork", false); }
 Test(proc, system_and_popen_from_many_threads) { same_as_native("system_popen_many", true); }
 Test(proc, waitpid_parks_while_others_run)    { same_as_native("waitpid_busy", false); }
