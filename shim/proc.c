@@ -12,8 +12,9 @@
  *     whose events a pidfd does not report): the real call on the blocking
  *     pool, while the green thread parks;
  *   - WNOHANG, and any caller that is not a green thread: the real call.
- * A signal handler does not interrupt a parked wait (no EINTR): the wait
- * goes on, as with SA_RESTART.
+ * A wait for one pid is interruptible (signal.c): a handler without
+ * SA_RESTART that runs on this thread ends it with EINTR, as natively; the
+ * pool's waits are not (they go on, as with SA_RESTART).
  *
  * system() and pclose() block inside glibc in a wait no wrapper sees
  * (DESIGN D3): they run whole on the blocking pool (one pool thread each,
@@ -132,11 +133,23 @@ static long on_pool(struct job *j)
 
 /* ---- waiting for one child ---- */
 
-/* Park until pidfd is readable (its process has ended).  0, or -errno. */
+/* Park until pidfd is readable (its process has ended).  0; -EINTR if a
+ * handler without SA_RESTART ran on this thread meanwhile (with it, the
+ * wait goes on, as natively); or another -errno. */
 static int park_pidfd(int fd)
 {
-	int r = smarm_wait_readable(fd, SMARM_FOREVER);
-	return r < 0 ? r : 0;
+	struct smarm__intr w;
+	int r;
+
+	for (;;) {
+		smarm__shim_intr_begin(&w);
+		r = smarm_wait_readable(fd, SMARM_FOREVER);
+		smarm__shim_intr_end(&w);
+		if (r != -EINTR)
+			return r < 0 ? r : 0;
+		if (!smarm__shim_intr_restarts(&w))
+			return -EINTR;
+	}
 }
 
 static int pidfd_of(pid_t pid)
@@ -147,7 +160,7 @@ static int pidfd_of(pid_t pid)
 SMARM_API pid_t wait4(pid_t pid, int *status, int opts, struct rusage *ru)
 {
 	struct job j = {.kind = J_WAIT4, .pid = pid, .status = status, .opts = opts, .ru = ru};
-	int fd = -1;
+	int fd = -1, e;
 	pid_t r;
 
 	if (!smarm__shim_in_green() || (opts & WNOHANG))
@@ -162,15 +175,20 @@ SMARM_API pid_t wait4(pid_t pid, int *status, int opts, struct rusage *ru)
 			r = (pid_t)on_pool(&j);
 			break;
 		}
-		if (park_pidfd(fd) < 0) {
+		if ((e = park_pidfd(fd)) == -EINTR) {
+			errno = EINTR;
+			r = -1;
+			break;
+		}
+		if (e < 0) {
 			r = (pid_t)on_pool(&j);
 			break;
 		}
 	}
 	if (fd >= 0) {
-		int e = errno;
+		int saved = errno;
 		smarm_close(fd);
-		errno = e;
+		errno = saved;
 	}
 	return r;
 }
@@ -193,7 +211,7 @@ SMARM_API pid_t wait3(int *status, int opts, struct rusage *ru)
 SMARM_API int waitid(idtype_t idt, id_t id, siginfo_t *info, int opts)
 {
 	struct job j = {.kind = J_WAITID, .idt = idt, .id = id, .info = info, .opts = opts};
-	int fd = -1, r;
+	int fd = -1, r, e = 0;
 
 	if (!smarm__shim_in_green() || (opts & WNOHANG))
 		return real_waitid()(idt, id, info, opts);
@@ -207,15 +225,20 @@ SMARM_API int waitid(idtype_t idt, id_t id, siginfo_t *info, int opts)
 			break;
 		if (fd < 0)
 			fd = idt == P_PIDFD ? (int)id : pidfd_of((pid_t)id);
-		if (fd < 0 || park_pidfd(fd) < 0) {
+		if (fd >= 0 && (e = park_pidfd(fd)) == -EINTR) {
+			errno = EINTR;
+			r = -1;
+			break;
+		}
+		if (fd < 0 || e < 0) {
 			r = (int)on_pool(&j);
 			break;
 		}
 	}
 	if (fd >= 0 && idt == P_PID) {
-		int e = errno;
+		int saved = errno;
 		smarm_close(fd);
-		errno = e;
+		errno = saved;
 	}
 	return r;
 }

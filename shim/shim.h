@@ -88,6 +88,7 @@ struct smarm__intr {
 	uint64_t waitset;                   /* signals it waits for (sigwait) */
 	int sig;                            /* the signal that woke it, 0: none */
 	int64_t when;                       /* when it was woken for it */
+	bool restart;                       /* its action had SA_RESTART then */
 };
 /* Park the calling green thread like smarm__park(deadline), listed as
  * interruptible: a signal in `accept` whose handler will run (process- or
@@ -99,14 +100,20 @@ intptr_t smarm__shim_park_intr(struct smarm__intr *w, int64_t deadline, uint64_t
 /* For a wait that parks inside other code (io.c's fd waits): list the
  * caller as interruptible around it.  A signal that comes while it waits
  * wakes it with -EINTR (smarm__wake), which the wait returns; intr_end says
- * which signal (0: none).  The caller then looks at the handler's
- * SA_RESTART to retry or return EINTR.  A signal between intr_begin and the
+ * which signal (0: none), and intr_restarts whether the call should be
+ * restarted (SA_RESTART) or return EINTR.  A signal between intr_begin and the
  * park itself only runs its handler (the wait is not cut short), as with a
  * signal just before a native blocking call.  Only around a park whose
  * caller treats any negative wake value as the end of its wait.  Never
  * switch. */
 void smarm__shim_intr_begin(struct smarm__intr *w);
 int smarm__shim_intr_end(struct smarm__intr *w);
+/* Does signal sig's handler ask for SA_RESTART?  Never switches. */
+bool smarm__shim_sig_restarts(int sig);
+/* After intr_end: was the wait cut short by a signal whose action had
+ * SA_RESTART when it came (so the caller restarts its call)?  Never
+ * switches. */
+bool smarm__shim_intr_restarts(const struct smarm__intr *w);
 /* Thread start (after its TCB is in) with its creator's mask, and end.
  * Never switch. */
 void smarm__sig_thread_start(uint64_t mask);

@@ -166,13 +166,20 @@ static void unlink_w(struct smarm__intr *w)
 	w->a->sigx = NULL;
 }
 
-/* Wake w's thread for signal s (wl held). */
-static void wake_w(struct smarm__intr *w, int s)
+bool smarm__shim_sig_restarts(int sig);
+
+/* Wake w's thread for signal s (wl held).  False if it was not parked yet
+ * (a wait listed with smarm__shim_intr_begin, before its park): it then
+ * goes on waiting, and the signal must find another taker. */
+static bool wake_w(struct smarm__intr *w, int s)
 {
 	unlink_w(w);
 	w->sig = s;
 	w->when = smarm__now();
-	smarm__wake(w->a, -EINTR);
+	/* As the kernel decides SA_RESTART when it sets up the handler: the
+	 * program may change the action before the thread runs again. */
+	w->restart = smarm__shim_sig_restarts(s);
+	return smarm__wake(w->a, -EINTR);
 }
 
 /* ---- sending to the running thread ---- */
@@ -304,10 +311,10 @@ static void on_event(void)
 			smarm__unlock(&wl);
 			continue; /* blocked by every thread: pending, as natively */
 		}
-		if (intr)
-			w = pick_waiter(s);
-		if (w) {
-			wake_w(w, s);
+		bool woken = false;
+		while (intr && !woken && (w = pick_waiter(s)))
+			woken = wake_w(w, s);
+		if (woken) {
 			smarm__unlock(&wl);
 			continue;
 		}
@@ -585,6 +592,18 @@ int smarm__shim_intr_end(struct smarm__intr *w)
 {
 	unpublish(w);
 	return w->sig;
+}
+
+bool smarm__shim_intr_restarts(const struct smarm__intr *w)
+{
+	return w->sig && w->restart;
+}
+
+bool smarm__shim_sig_restarts(int sig)
+{
+	struct sigaction sa;
+
+	return sig > 0 && sigaction(sig, NULL, &sa) == 0 && (sa.sa_flags & SA_RESTART);
 }
 
 /* ---- sigwait family ---- */

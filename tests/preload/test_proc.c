@@ -13,5 +13,6 @@ Test(proc, forks_from_many_threads_at_once)   { same_as_native("fork_many", true
 Test(proc, atfork_handlers_in_order)          { same_as_native("atfork", false); }
 Test(proc, system_and_popen_from_many_threads) { same_as_native("system_popen_many", true); }
 Test(proc, waitpid_parks_while_others_run)    { same_as_native("waitpid_busy", false); }
+Test(proc, waitpid_eintr_unless_sa_restart)   { same_as_native("waitpid_intr", false); }
 Test(proc, posix_spawn_and_vfork_from_a_thread) { same_as_native("spawn", false); }
 Test(proc, daemon_keeps_a_working_runtime)    { same_as_native("daemon", false); }
