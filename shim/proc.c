@@ -43,22 +43,10 @@
 
 #include "shim.h"
 
-#define REAL_FN(ret, name, params)                                             \
-	static ret(*real_##name(void)) params                                  \
-	{                                                                      \
-		static ret(*_Atomic fp) params;                                \
-		ret(*f) params = atomic_load_explicit(&fp, memory_order_relaxed); \
-		if (!f) {                                                      \
-			f = (ret(*) params)smarm__real(#name);                 \
-			atomic_store_explicit(&fp, f, memory_order_relaxed);   \
-		}                                                              \
-		return f;                                                      \
-	}
-
-REAL_FN(pid_t, wait4, (pid_t, int *, int, struct rusage *))
-REAL_FN(int, waitid, (idtype_t, id_t, siginfo_t *, int))
-REAL_FN(int, system, (const char *))
-REAL_FN(int, pclose, (FILE *))
+SMARM_REAL_FN(pid_t, wait4, (pid_t, int *, int, struct rusage *))
+SMARM_REAL_FN(int, waitid, (idtype_t, id_t, siginfo_t *, int))
+SMARM_REAL_FN(int, system, (const char *))
+SMARM_REAL_FN(int, pclose, (FILE *))
 
 /* ---- fork ---- */
 

@@ -48,6 +48,19 @@ int smarm__real_raise(int sig);
 int smarm__real_pthread_setspecific(pthread_key_t k, const void *v);
 /* Look a libc symbol up (RTLD_NEXT); aborts naming it if absent. */
 void *smarm__real(const char *name);
+/* Define `static ret (*real_<name>(void)) params`: libc's <name>, looked up
+ * on first use and cached (a race looks it up twice, same value). */
+#define SMARM_REAL_FN(ret, name, params)                                       \
+	static ret(*real_##name(void)) params                                  \
+	{                                                                      \
+		static ret(*_Atomic fp) params;                                \
+		ret(*f) params = atomic_load_explicit(&fp, memory_order_relaxed); \
+		if (!f) {                                                      \
+			f = (ret(*) params)smarm__real(#name);                 \
+			atomic_store_explicit(&fp, f, memory_order_relaxed);   \
+		}                                                              \
+		return f;                                                      \
+	}
 
 /* ---- tcb.c: a TLS block + TCB per green thread (DESIGN D2) ---- */
 /* Check glibc's private interface once, before any thread; -ENOSYS with a

@@ -91,12 +91,21 @@ static struct smarm__intr *waiters;   /* [wl] interruptible waits */
 static int ngreen;                    /* [wl] green threads alive */
 static int nblock[64];                /* [wl] how many of them block signal i+1 */
 static int sfd = -1, sfd_epfd = -1;   /* [wl] our signalfd; the set it is in */
-static uint64_t initial_mask;         /* the process's, read before main */
+static uint64_t initial_mask;         /* the process's at carrier 0's bind */
+static bool initial_taken;
 static struct {                       /* [wl] pthread_sigqueue values */
 	struct smarm__actor *a;
 	int sig;
 	union sigval v;
 } sq[SQ_MAX];
+
+SMARM_REAL_FN(int, sigprocmask, (int, const sigset_t *, sigset_t *))
+SMARM_REAL_FN(int, pthread_kill, (pthread_t, int))
+SMARM_REAL_FN(int, sigwait, (const sigset_t *, int *))
+SMARM_REAL_FN(int, sigwaitinfo, (const sigset_t *, siginfo_t *))
+SMARM_REAL_FN(int, sigtimedwait, (const sigset_t *, siginfo_t *, const struct timespec *))
+SMARM_REAL_FN(int, sigsuspend, (const sigset_t *))
+SMARM_REAL_FN(int, pause, (void))
 
 static uint64_t u64_of(const sigset_t *s)
 {
@@ -234,6 +243,14 @@ static void switch_hook(struct smarm__carrier *c, struct smarm__actor *a)
 	int e = errno;
 
 	if (!a) {
+		if (!initial_taken) {
+			/* Carrier 0's bind, on the main thread, after every
+			 * constructor: the mask main() would have natively. */
+			sigset_t cur;
+			smarm__real_pthread_sigmask(SIG_BLOCK, NULL, &cur);
+			initial_mask = u64_of(&cur);
+			initial_taken = true;
+		}
 		if (sfd_epfd != smarm__rt.epfd)
 			smarm__sig_register();
 		apply(c, smarm__sig_idle_mask);
@@ -381,10 +398,6 @@ void smarm__sig_fork_child(void)
 
 __attribute__((constructor)) static void signal_init(void)
 {
-	sigset_t s;
-
-	smarm__real_pthread_sigmask(SIG_BLOCK, NULL, &s);
-	initial_mask = u64_of(&s);
 	smarm__sig_idle_mask = ALL;
 	smarm__sig_event_hook = on_event;
 	smarm__sig_switch_hook = switch_hook;
@@ -441,8 +454,7 @@ SMARM_API int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 	int r;
 
 	if (!smarm__shim_in_green())
-		return ((int (*)(int, const sigset_t *, sigset_t *))smarm__real("sigprocmask"))(
-			how, set, old);
+		return real_sigprocmask()(how, set, old);
 	if ((r = change_mask(how, set, old)) != 0) {
 		errno = r;
 		return -1;
@@ -507,7 +519,7 @@ static int send_to(pthread_t t, int s, const union sigval *v)
 SMARM_API int pthread_kill(pthread_t t, int sig)
 {
 	if (!smarm__shim_in_green())
-		return ((int (*)(pthread_t, int))smarm__real("pthread_kill"))(t, sig);
+		return real_pthread_kill()(t, sig);
 	return send_to(t, sig, NULL);
 }
 
@@ -678,7 +690,7 @@ SMARM_API int sigwait(const sigset_t *set, int *sig)
 	int s;
 
 	if (!smarm__shim_in_green())
-		return ((int (*)(const sigset_t *, int *))smarm__real("sigwait"))(set, sig);
+		return real_sigwait()(set, sig);
 	s = wait_set(set, NULL, NULL);
 	*sig = s;
 	return 0;
@@ -687,8 +699,7 @@ SMARM_API int sigwait(const sigset_t *set, int *sig)
 SMARM_API int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
 	if (!smarm__shim_in_green())
-		return ((int (*)(const sigset_t *, siginfo_t *))smarm__real("sigwaitinfo"))(set,
-											   info);
+		return real_sigwaitinfo()(set, info);
 	return wait_set(set, info, NULL);
 }
 
@@ -697,8 +708,7 @@ SMARM_API int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct ti
 	int s;
 
 	if (!smarm__shim_in_green() || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0))
-		return ((int (*)(const sigset_t *, siginfo_t *, const struct timespec *))
-				smarm__real("sigtimedwait"))(set, info, ts);
+		return real_sigtimedwait()(set, info, ts);
 	if (check_time(ts)) {
 		errno = EINVAL;
 		return -1;
@@ -720,7 +730,7 @@ SMARM_API int sigsuspend(const sigset_t *mask)
 	sigset_t ps;
 
 	if (!smarm__shim_in_green())
-		return ((int (*)(const sigset_t *))smarm__real("sigsuspend"))(mask);
+		return real_sigsuspend()(mask);
 	a = smarm__self();
 	old = a->sigmask;
 	n = u64_of(mask) & ~UNBLOCKABLE;
@@ -762,7 +772,7 @@ SMARM_API int pause(void)
 	sigset_t m;
 
 	if (!smarm__shim_in_green())
-		return ((int (*)(void))smarm__real("pause"))();
+		return real_pause()();
 	set_of(smarm__self()->sigmask, &m);
 	return sigsuspend(&m);
 }
