@@ -106,6 +106,7 @@ int smarm__fork_child(void)
 	smarm__pid_fork_child(self);
 	smarm__timer_fork_child();
 	smarm__pool_fork_child();
+	smarm__stack_fork_child();
 	atomic_store(&smarm__io_waiters, 0);
 	smarm__io_fini(); /* the old set's registrations mean nothing here */
 	if ((r = smarm__sched_fork_child(c, tcb)) < 0)

@@ -635,6 +635,7 @@ extern void *(*smarm__fork_tcb_hook)(void);
 void smarm__pid_fork_child(struct smarm__actor *keep); /* others DEAD, locks reset */
 void smarm__timer_fork_child(void);
 void smarm__pool_fork_child(void);
+void smarm__stack_fork_child(void);
 /* c becomes the only carrier (id 0) with empty queues, a fresh epoll set
  * and eventfd, and `tcb` (if not NULL) as its own TCB; the caller gives it
  * an idle context.  -errno if the new epoll set cannot be made. */

@@ -498,9 +498,10 @@ static void finish_prev(struct smarm__carrier *c)
  * and belongs to the sleeping poller, so it is left unread.  Returns how many
  * fds had events.  Runs on an actor's stack from pick(): keep the frame
  * small.  Never switches. */
+static _Atomic int polling; /* a carrier is in poll_io (fork resets it) */
+
 static __attribute__((noinline)) int poll_io(void)
 {
-	static _Atomic int polling;
 	struct epoll_event ev[32];
 	int n, k = 0, e;
 
@@ -1144,6 +1145,7 @@ int smarm__sched_fork_child(struct smarm__carrier *c, void *tcb)
 	atomic_store(&smarm__rt.poller, 0);
 	atomic_store(&smarm__rt.poll_until, INT64_MAX);
 	atomic_store(&smarm__rt.stopping, 0);
+	atomic_store(&polling, 0);
 	/* The other carriers' records are left as they are (a copy nobody
 	 * runs); only c is counted, freed and looked at from now on. */
 	smarm__rt.carriers[0] = c;
