@@ -26,8 +26,8 @@
  *
  * Pending signals nobody running takes.  A signalfd for every signal but
  * KEEP sits in the netpoller (edge-triggered, never read: it only says
- * "something new is pending"), registered by the first carrier that goes to
- * sleep, and again in a fork's child (a new epoll set).  Its event runs
+ * "something new is pending"), registered when carrier 0 binds, and again
+ * in a fork's child (a new epoll set) before its carrier first sleeps.  Its event runs
  * on_event on a carrier, which looks at sigpending() and, per signal:
  *   1. a thread in sigwait/sigwaitinfo/sigtimedwait for it: wake it (it
  *      takes the signal itself with a zero-timeout sigtimedwait);
