@@ -473,6 +473,15 @@ static int send_to(pthread_t t, int s, const union sigval *v)
 
 	if (s < 0 || s > 64 || s == 32 || s == 33)
 		return EINVAL;
+	/* To itself, not blocked, no value: straight to the kernel, taking no
+	 * lock — so a handler may re-raise its signal (the usual "clean up,
+	 * restore the default, raise again") even when it interrupted our own
+	 * bookkeeping on this thread. */
+	if (s && !v && t == pthread_self() &&
+	    !(self->sigmask & BIT(s))) {
+		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), s);
+		return 0;
+	}
 	if (!(pid = smarm__shim_thread_pid(t)) || !(a = smarm__pid_lock(pid, &slot)))
 		return ESRCH;
 	if (s == 0) {
