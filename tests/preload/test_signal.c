@@ -13,3 +13,4 @@ Test(signal, sigwait_sigtimedwait_sigwaitinfo) { same_as_native("sig_wait", fals
 Test(signal, mask_blocks_then_delivers)      { same_as_native("sig_mask", false); }
 Test(signal, pause_alarm_sleep_eintr)        { same_as_native("sig_pause", false); }
 Test(signal, signalfd_reads_what_all_threads_block) { same_as_native("sig_fd", false); }
+Test(signal, handler_reraises_after_cleanup)  { same_as_native("sig_reraise", false); }
