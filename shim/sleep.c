@@ -50,6 +50,18 @@ static void left(int64_t deadline, int64_t at, struct timespec *rem)
 	rem->tv_nsec = d % 1000000000;
 }
 
+/* A green thread that may park here.  Not one whose signal handler runs
+ * while the thread is half-way into a park of the runtime's (its state is
+ * no longer RUNNING): nanosleep is async-signal-safe, so the handler gets
+ * the real one, which holds the carrier for the sleep. */
+static bool can_park(void)
+{
+	struct smarm__actor *self;
+
+	return smarm__shim_in_green() && (self = smarm__self()) &&
+	       atomic_load_explicit(&self->state, memory_order_relaxed) == SMARM__RUNNING;
+}
+
 static bool bad_ts(const struct timespec *ts)
 {
 	return ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000;
@@ -59,7 +71,7 @@ SMARM_API int nanosleep(const struct timespec *req, struct timespec *rem)
 {
 	int64_t deadline, at;
 
-	if (!smarm__shim_in_green())
+	if (!can_park())
 		return smarm__real_nanosleep(req, rem);
 	if (bad_ts(req)) {
 		errno = EINVAL;
@@ -82,7 +94,7 @@ SMARM_API int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 {
 	int64_t ns, deadline, at;
 
-	if (!smarm__shim_in_green())
+	if (!can_park())
 		return smarm__real_clock_nanosleep(clk, flags, req, rem);
 	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC && clk != CLOCK_BOOTTIME &&
 	    clk != CLOCK_TAI)
