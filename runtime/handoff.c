@@ -143,6 +143,18 @@ int smarm__handoff_init(int want)
 				    want > MAX_RECORDS ? want : MAX_RECORDS);
 }
 
+/* A fork's child has one carrier thread (sched.c's fork reset made it
+ * record 0) and no monitor yet.  Never switches. */
+void smarm__handoff_fork_child(void)
+{
+	atomic_store(&st.threads, 1);
+	atomic_store(&st.peak, 1);
+	atomic_store(&st.parked, 0);
+	atomic_store(&st.released, 0);
+	if (trk)
+		memset(trk, 0, smarm__rt.max_carriers * sizeof *trk);
+}
+
 bool smarm__handoff_enabled(void)
 {
 	return enabled;

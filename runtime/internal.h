@@ -192,6 +192,13 @@ struct smarm__actor {
 	void *fsbase;                   /* [s] drop-in mode (shim/tcb.c): the TCB
 	                                 * (FS base) this actor runs with; NULL:
 	                                 * the carrier's own (link mode) */
+	/* Drop-in signals (shim/signal.c; 0 in link mode).  Bit s-1 is
+	 * signal s. */
+	uint64_t sigmask;               /* [s] the thread's blocked signals */
+	_Atomic uint64_t sigpend;       /* [any, atomic or] directed at this thread
+	                                 * (pthread_kill), not yet delivered */
+	void *sigx;                     /* [signal.c's lock] the interruptible
+	                                 * wait it is in, NULL, or "ended" */
 };
 __attribute__((weak)) void smarm__mbox_free(struct smarm__actor *a);
 
@@ -316,6 +323,9 @@ struct smarm__carrier {
 	void *fsbase;                      /* the carrier thread's own FS base
 	                                    * (TCB), read at bind: what the idle
 	                                    * loop and actors without one run on */
+	uint64_t sigmask;                  /* drop-in: the signal mask this thread
+	                                    * has in the kernel now (as bits of
+	                                    * the actors' sigmask), set at bind */
 	/* Shared fields. */
 	_Alignas(SMARM_CACHELINE) struct smarm__actor *_Atomic runnext;
 	_Atomic uint32_t head;             /* owner and stealers CAS it */
@@ -445,6 +455,8 @@ bool smarm__work_waits(void);
  * returns the record cap.  sched_init calls it. */
 int smarm__handoff_init(int want);
 bool smarm__handoff_enabled(void);
+/* sched.c's fork reset: forget the parent's carrier threads. */
+void smarm__handoff_fork_child(void);
 /* sched_run, on carrier 0 once carriers 1..want-1 exist, before the
  * monitor starts; and at the end, after the monitor has stopped: wake and
  * join every carrier thread but the caller's. */
@@ -473,6 +485,17 @@ void smarm__handoff_stats(struct smarm__handoff_stats *st);
  * how many parked carriers are kept without that limit. */
 extern int64_t smarm__handoff_idle_ns;
 extern int smarm__handoff_keep;
+/* Drop-in signals (shim/signal.c sets these; NULL in link mode).
+ * switch_hook runs right after a switch, on the actor switched to (a), when
+ * a->sigmask differs from c->sigmask or a->sigpend is set, and on a carrier
+ * binding or about to sleep (a NULL) when c->sigmask is not
+ * smarm__sig_idle_mask (at bind: always).
+ * event_hook runs on a carrier when the epoll item whose data.ptr is
+ * SMARM__SIG_TOKEN fires.  Neither switches. */
+extern void (*smarm__sig_switch_hook)(struct smarm__carrier *c, struct smarm__actor *a);
+extern void (*smarm__sig_event_hook)(void);
+extern uint64_t smarm__sig_idle_mask;
+#define SMARM__SIG_TOKEN ((void *)&smarm__sig_event_hook)
 
 /* ---- preempt.c: time slices, safe points, the monitor, SIGURG ----
  * The monitor thread asks an actor that has run for a slice to yield by
@@ -905,5 +928,31 @@ int smarm__gfutex_wait(_Atomic uint32_t *w, uint32_t val, uint32_t bitset, int64
 /* Wake up to n green waiters on w whose bitset meets `bitset`; returns how
  * many.  Callable from any thread.  Never switches. */
 int smarm__gfutex_wake(_Atomic uint32_t *w, int n, uint32_t bitset);
+
+/* ---- fork.c: the runtime in a forked child (see fork.c's header) ---- */
+/* Register the child-side reset (pthread_atfork), once per process.
+ * sched_init calls it.  Never switches. */
+void smarm__fork_init(void);
+/* Rebuild the runtime around the calling actor in a fork's child; 0 when
+ * the caller is not an actor.  Ends with one yield. */
+int smarm__fork_child(void);
+/* Drop-in mode: a new TCB for the child carrier's idle loop (NULL: out of
+ * memory).  NULL hook: keep the carrier's own (link mode). */
+extern void *(*smarm__fork_tcb_hook)(void);
+/* The per-file halves, each on its own statics.  Never switch. */
+void smarm__pid_fork_child(struct smarm__actor *keep); /* others DEAD, locks reset */
+void smarm__timer_fork_child(void);
+void smarm__pool_fork_child(void);
+void smarm__stack_fork_child(void);
+/* c becomes the only carrier (id 0) with empty queues, a fresh epoll set
+ * and eventfd, and `tcb` (if not NULL) as its own TCB; the caller gives it
+ * an idle context.  -errno if the new epoll set cannot be made. */
+int smarm__sched_fork_child(struct smarm__carrier *c, void *tcb);
+/* The child carrier's idle loop: finish the switch that started it and run
+ * until the runtime stops. */
+void smarm__sched_fork_idle(struct smarm__carrier *c);
+/* Queue the calling actor and switch to its carrier's (new) idle context,
+ * which runs it again.  May switch (it does). */
+void smarm__sched_fork_start(void);
 
 #endif

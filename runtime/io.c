@@ -302,6 +302,11 @@ void smarm__io_ready(void *ptr, uint32_t events)
 {
 	struct fdrec *r = ptr;
 
+	if (unlikely(ptr == SMARM__SIG_TOKEN)) {
+		smarm__sig_event_hook(); /* drop-in signals: shim/signal.c */
+		return;
+	}
+
 	smarm__lock(&r->lock);
 	for (int dir = RD; dir <= WR; dir++) {
 		if (!(events & (dir == RD ? RD_EVENTS : WR_EVENTS)))

@@ -477,3 +477,19 @@ int smarm__pid_set_name(smarm_pid_t pid, const char *name)
 	smarm__unlock(&s->lock);
 	return 0;
 }
+
+/* fork.c: in a fork's child only `keep` runs on.  Every other live actor
+ * becomes DEAD so that no waker can make it runnable (smarm__wake's CAS
+ * fails), and every lock a vanished thread may have held is free again. */
+void smarm__pid_fork_child(struct smarm__actor *keep)
+{
+	free_lock = (smarm__lock_t)SMARM__LOCK_INIT;
+	for (uint32_t i = 0; i < nslots; i++) {
+		struct smarm__slot *s = slot_at(i);
+		if (!s)
+			break;
+		s->lock = (smarm__lock_t)SMARM__LOCK_INIT;
+		if ((s->flags & LIVE) && s->actor && s->actor != keep)
+			atomic_store(&s->actor->state, SMARM__DEAD);
+	}
+}

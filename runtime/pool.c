@@ -263,3 +263,13 @@ void smarm__pool_stats(int *threads, int *idle_threads, int64_t *runs)
 		*runs = nruns;
 	pthread_mutex_unlock(&mu);
 }
+
+/* fork.c: a fork's child has no pool threads, and the queued jobs belong
+ * to actors that do not exist there. */
+void smarm__pool_fork_child(void)
+{
+	mu = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	qhead = qtail = NULL;
+	idle = NULL;
+	nthreads = nidle = 0;
+}

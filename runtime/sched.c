@@ -101,6 +101,22 @@ struct smarm__rt smarm__rt = {
 	.poll_until = INT64_MAX,
 };
 
+/* Drop-in signals (internal.h).  Link mode never sets them. */
+void (*smarm__sig_switch_hook)(struct smarm__carrier *c, struct smarm__actor *a);
+void (*smarm__sig_event_hook)(void);
+uint64_t smarm__sig_idle_mask;
+
+/* After a switch to `a` in drop-in mode: its signal mask, pending signals. */
+static inline void sig_switched_in(struct smarm__actor *a)
+{
+	struct smarm__carrier *c = a->carrier;
+
+	if (unlikely(a->sigmask != c->sigmask ||
+		     atomic_load_explicit(&a->sigpend, memory_order_relaxed)) &&
+	    smarm__sig_switch_hook)
+		smarm__sig_switch_hook(c, a);
+}
+
 /* Exported for SMARM_CHECK() (smarm.h), which reads it inline. */
 SMARM_API __thread struct smarm__carrier *smarm__tls_carrier
 	__attribute__((tls_model("initial-exec")));
@@ -492,9 +508,10 @@ static void finish_prev(struct smarm__carrier *c)
  * and belongs to the sleeping poller, so it is left unread.  Returns how many
  * fds had events.  Runs on an actor's stack from pick(): keep the frame
  * small.  Never switches. */
+static _Atomic int polling; /* a carrier is in poll_io (fork resets it) */
+
 static __attribute__((noinline)) int poll_io(void)
 {
-	static _Atomic int polling;
 	struct epoll_event ev[32];
 	int n, k = 0, e;
 
@@ -578,6 +595,8 @@ static void switch_from(struct smarm__carrier *c, struct smarm__actor *self,
 	FIBER_FINISH(self->asan_fake_stack);
 	finish_prev(self->carrier);
 	*errno_here() = self->saved_errno;
+	if (unlikely(FS_MODE()))
+		sig_switched_in(self);
 }
 
 /* First code of every actor, on its own stack: complete the switch that
@@ -586,6 +605,8 @@ void smarm__sched_started(struct smarm__actor *self)
 {
 	FIBER_FINISH(NULL);
 	finish_prev(self->carrier);
+	/* No signal hook here: a new actor has no mask yet (the shim gives
+	 * it its creator's as its first act: shim/thread.c). */
 }
 
 void smarm__wait_prepare(struct smarm__actor *self, const char *what, void *obj)
@@ -957,6 +978,11 @@ static struct smarm__actor *find_work(struct smarm__carrier *c)
 			c->spinning = false;
 			atomic_fetch_sub(&smarm__rt.nspinning, 1);
 		}
+		/* Drop-in: a sleeping carrier takes no signal meant for the
+		 * program (shim/signal.c hands those to its threads). */
+		if (unlikely(FS_MODE()) && c->sigmask != smarm__sig_idle_mask &&
+		    smarm__sig_switch_hook)
+			smarm__sig_switch_hook(c, NULL);
 		int z = 0;
 		bool poll = atomic_compare_exchange_strong(&smarm__rt.poller, &z, 1);
 		atomic_store(&c->sleep_word, 0);
@@ -1020,6 +1046,10 @@ static void carrier_bind(struct smarm__carrier *c)
 	__asm__("mov %%fs:0, %0" : "=r"(c->fsbase)); /* the TCB's self pointer */
 	carrier_off = (char *)&tls_carrier - (char *)c->fsbase;
 	have_wrfsbase = (getauxval(AT_HWCAP2) & 2) != 0; /* HWCAP2_FSGSBASE */
+	/* Drop-in: a carrier starts blocking the program's signals, as if
+	 * it were about to sleep (shim/signal.c). */
+	if (smarm__sig_switch_hook)
+		smarm__sig_switch_hook(c, NULL);
 	c->rand = 0x9e3779b9u * (uint32_t)(c->id + 1);
 	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
 		pthread_attr_getstack(&attr, &c->idle_stack_lo, &c->idle_stack_size);
@@ -1134,6 +1164,7 @@ int smarm__sched_init(const struct smarm_config *cfg)
 	atomic_store(&smarm__rt.poller, 0);
 	atomic_store(&smarm__rt.poll_until, INT64_MAX);
 	smarm__fault_install();
+	smarm__fork_init();
 	return 0;
 nomem:
 	smarm__sched_fini();
@@ -1192,4 +1223,84 @@ void smarm__sched_fini(void)
 	smarm__rt.idle = NULL;
 	atomic_store(&smarm__rt.nidle, 0);
 	atomic_store(&smarm__rt.nspinning, 0);
+}
+
+/* ---- fork (fork.c's header) ------------------------------------------------ */
+
+int smarm__sched_fork_child(struct smarm__carrier *c, void *tcb)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	int ep, wk;
+
+	/* The parent's epoll set is shared with it: ours must be new. */
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	wk = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ep < 0 || wk < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, wk, &ev) < 0) {
+		int e = -errno;
+		if (ep >= 0)
+			close(ep);
+		if (wk >= 0)
+			close(wk);
+		return e;
+	}
+	close(smarm__rt.epfd);
+	close(smarm__rt.wakefd);
+	smarm__rt.epfd = ep;
+	smarm__rt.wakefd = wk;
+	smarm__rt.gq_lock = (smarm__lock_t)SMARM__LOCK_INIT;
+	smarm__rt.idle_lock = (smarm__lock_t)SMARM__LOCK_INIT;
+	smarm__rt.gq_head = smarm__rt.gq_tail = NULL;
+	atomic_store(&smarm__rt.gq_len, 0);
+	smarm__rt.idle = NULL;
+	atomic_store(&smarm__rt.nidle, 0);
+	atomic_store(&smarm__rt.nspinning, 0);
+	atomic_store(&smarm__rt.poller, 0);
+	atomic_store(&smarm__rt.poll_until, INT64_MAX);
+	atomic_store(&smarm__rt.stopping, 0);
+	atomic_store(&polling, 0);
+	/* The other carriers' records are left as they are (a copy nobody
+	 * runs); only c is counted, freed and looked at from now on: record 0,
+	 * in role RUN, whatever it was in the parent (a spare, say).  The
+	 * hand-off makes new records after it as it needs them. */
+	smarm__rt.carriers[0] = c;
+	atomic_store(&smarm__rt.ncarriers, 1);
+	atomic_store(&smarm__rt.nslots, 1);
+	atomic_store(&smarm__rt.nrecords, 1);
+	atomic_store(&c->role, SMARM__ROLE_RUN);
+	atomic_store(&c->tid, (int)syscall(SYS_gettid));
+	smarm__handoff_fork_child();
+	c->id = 0;
+	c->thread = 0;
+	c->prev = NULL;
+	c->spinning = false;
+	c->is_poller = false;
+	atomic_store(&c->preempt, 0);
+	atomic_store(&c->runnext, NULL);
+	atomic_store(&c->head, 0);
+	atomic_store(&c->tail, 0);
+	atomic_store(&c->sleep_word, 0);
+	atomic_store(&c->idle, 0);
+	c->idle_next = NULL;
+	if (tcb)
+		c->fsbase = tcb;
+	/* The caller is the one actor left. */
+	atomic_store(&smarm__alive, 1);
+	return 0;
+}
+
+void smarm__sched_fork_start(void)
+{
+	struct smarm__actor *self = smarm__self();
+	struct smarm__carrier *c = self->carrier;
+
+	atomic_store_explicit(&self->state, SMARM__RUNNABLE, memory_order_relaxed);
+	runq_put(c, self);
+	switch_from(c, self, NULL, false);
+}
+
+void smarm__sched_fork_idle(struct smarm__carrier *c)
+{
+	FIBER_FINISH(NULL);
+	finish_prev(c);
+	carrier_loop(c);
 }

@@ -340,3 +340,13 @@ void smarm__stack_stats(size_t *ncreated, size_t *pooled)
 	if (pooled)
 		*pooled = n;
 }
+
+/* fork.c: a fork's child.  A carrier that does not exist there may have
+ * held the pools' locks; each critical section leaves the free lists
+ * consistent at every store, so only the locks are reset. */
+void smarm__stack_fork_child(void)
+{
+	pools_lock = (smarm__lock_t)SMARM__LOCK_INIT;
+	for (int i = 0; i < NCLASS; i++)
+		pools[i].lock = (smarm__lock_t)SMARM__LOCK_INIT;
+}

@@ -590,3 +590,16 @@ void smarm__timer_fini(void)
 	atomic_store_explicit(&next_due, INT64_MAX, memory_order_release);
 	smarm__unlock(&lock);
 }
+
+/* fork.c: a fork's child.  The lock may have been held by a carrier that
+ * does not exist here; the wheel itself was consistent whenever a run
+ * dropped the lock, and an add or del in flight is lost with its thread.
+ * The timers of vanished actors stay and fire harmlessly (their actors
+ * are DEAD: the wake fails). */
+void smarm__timer_fork_child(void)
+{
+	lock = (smarm__lock_t)SMARM__LOCK_INIT;
+	atomic_store(&running, false);
+	atomic_store(&waiting, 0);
+	pend = NULL;
+}

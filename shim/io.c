@@ -53,16 +53,26 @@
 /* Every call that parks here (read, write, recv*, send*, accept, connect,
  * poll, select, epoll_wait ...) is a POSIX cancellation point: a pending
  * cancel acts before the park, and one that arrives during it cuts the
- * park short and acts after it (cancel.c).  The nodes the park queued are
- * unlinked before it returns, as after a timeout. */
-int smarm__shim_park(struct smarm__fdsel *s, int n, int64_t deadline)
+ * park short and acts after it (cancel.c).  It is interruptible too
+ * (signal.c): a signal whose handler runs on this thread while it waits
+ * ends the park with -EINTR, or, for a restartable call whose handler has
+ * SA_RESTART, with 0 (the caller tries again and parks anew, as the kernel
+ * restarts the call).  The nodes the park queued are unlinked before it
+ * returns, as after a timeout. */
+int smarm__shim_park(struct smarm__fdsel *s, int n, int64_t deadline, bool restartable)
 {
+	struct smarm__intr w;
 	bool cp = smarm__shim_cancel_begin();
-	int r = smarm__fd_park(s, n, deadline);
+	int r;
 
+	smarm__shim_intr_begin(&w);
+	r = smarm__fd_park(s, n, deadline);
+	smarm__shim_intr_end(&w);
 	smarm__shim_cancel_end(cp);
 	if (r == -ECANCELED)
 		smarm__shim_testcancel();
+	if (r == -EINTR && restartable && smarm__shim_intr_restarts(&w))
+		return 0;
 	return r;
 }
 
@@ -133,7 +143,7 @@ static long op_wait(struct op *o)
 		return -EAGAIN;
 	if (o->deadline == -2)
 		o->deadline = o->kind == SMARM__FD_SOCK ? sock_deadline(o->s.fd, o->s.dirs) : -1;
-	r = smarm__shim_park(&o->s, 1, o->deadline);
+	r = smarm__shim_park(&o->s, 1, o->deadline, true);
 	if (r == -ETIMEDOUT)
 		return -EAGAIN; /* a socket timeout: EAGAIN, as natively */
 	if (r == -ECANCELED)

@@ -52,10 +52,11 @@ static inline long smarm__shim_ret(long n)
 /* THE PARK.  Every drop-in wrapper that waits for fd readiness (read,
  * write and the rest, accept, poll, select, epoll_wait ...) parks here and
  * nowhere else: wait on s[0..n-1] until an edge (0: try again), the
- * deadline (-ETIMEDOUT), a close (-EBADF) ... (smarm__fd_park, internal.h).
- * The place to make these waits interruptible by signal handlers (EINTR)
- * with one edit.  Green threads only.  May switch. */
-int smarm__shim_park(struct smarm__fdsel *s, int n, int64_t deadline);
+ * deadline (-ETIMEDOUT), a close (-EBADF) ... (smarm__fd_park, internal.h),
+ * a signal handler (-EINTR; 0 instead when `restartable` and the handler
+ * has SA_RESTART).  A cancellation point.  Green threads only.  May
+ * switch. */
+int smarm__shim_park(struct smarm__fdsel *s, int n, int64_t deadline, bool restartable);
 /* Run fn(arg) on the blocking pool and park until it is done: regular
  * files, tty writes, name lookup.  Not interruptible: the job writes into
  * the caller's stack, so the caller may not leave before it ends (as a

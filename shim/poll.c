@@ -62,9 +62,9 @@ static long wait_loop(try_fn try, void *ctx, struct smarm__fdsel *s, int n, int6
 		n = k;
 		if ((r = try(ctx)) != 0)
 			return r;
-		r = smarm__shim_park(s, n, deadline);
+		r = smarm__shim_park(s, n, deadline, false);
 		if (r == -EPERM) /* a lone fd without readiness: only time ends it */
-			r = smarm__shim_park(s, 0, deadline);
+			r = smarm__shim_park(s, 0, deadline, false);
 		if (r == -ETIMEDOUT)
 			return 0;
 		if (r == -ECANCELED)

@@ -69,6 +69,7 @@ REAL(int, clock_nanosleep,
 REAL(int, pthread_key_create, (pthread_key_t *k, void (*dtor)(void *)), (k, dtor))
 REAL(int, pthread_key_delete, (pthread_key_t k), (k))
 REAL(void *, pthread_getspecific, (pthread_key_t k), (k))
+REAL(int, raise, (int sig), (sig))
 REAL(int, pthread_setspecific, (pthread_key_t k, const void *v), (k, v))
 /* fd I/O, poll and name lookup (io.c, poll.c, netdb.c). */
 REAL(ssize_t, read, (int fd, void *b, size_t n), (fd, b, n))

@@ -45,6 +45,7 @@ int smarm__real_clock_nanosleep(clockid_t clk, int flags, const struct timespec 
 int smarm__real_pthread_key_create(pthread_key_t *k, void (*dtor)(void *));
 int smarm__real_pthread_key_delete(pthread_key_t k);
 void *smarm__real_pthread_getspecific(pthread_key_t k);
+int smarm__real_raise(int sig);
 int smarm__real_pthread_setspecific(pthread_key_t k, const void *v);
 /* fd I/O, poll and name lookup (io.c, poll.c, netdb.c). */
 struct epoll_event;
@@ -63,6 +64,19 @@ int smarm__real_getaddrinfo(const char *node, const char *serv,
 			    const struct addrinfo *hints, struct addrinfo **res);
 /* Look a libc symbol up (RTLD_NEXT); aborts naming it if absent. */
 void *smarm__real(const char *name);
+/* Define `static ret (*real_<name>(void)) params`: libc's <name>, looked up
+ * on first use and cached (a race looks it up twice, same value). */
+#define SMARM_REAL_FN(ret, name, params)                                       \
+	static ret(*real_##name(void)) params                                  \
+	{                                                                      \
+		static ret(*_Atomic fp) params;                                \
+		ret(*f) params = atomic_load_explicit(&fp, memory_order_relaxed); \
+		if (!f) {                                                      \
+			f = (ret(*) params)smarm__real(#name);                 \
+			atomic_store_explicit(&fp, f, memory_order_relaxed);   \
+		}                                                              \
+		return f;                                                      \
+	}
 
 /* ---- tcb.c: a TLS block + TCB per green thread (DESIGN D2) ---- */
 /* Check glibc's private interface once, before any thread; -ENOSYS with a
@@ -79,6 +93,9 @@ void smarm__tcb_enter(void *tcb);
 void smarm__tcb_leave(void *tcb);
 /* Free a TCB that never ran.  Never switches. */
 void smarm__tcb_free(void *tcb);
+/* In a fork's child, on the forking green thread: a new TCB for the
+ * carrier (see tcb.c).  NULL: out of memory.  Never switches. */
+void *smarm__tcb_fork_child(void *old_carrier_tcb);
 
 /* ---- thread.c ---- */
 struct gthread;
@@ -192,6 +209,54 @@ int smarm__strict_site(uintptr_t sp, uintptr_t *caller);
 void smarm__strict_audit_note(long nr, uintptr_t ip, uintptr_t caller);
 /* Learn where the loaded objects' code is; audit: a summary at exit. */
 void smarm__strict_sites_init(bool audit);
+/* ---- signal.c: signals per green thread (see its header) ---- */
+/* An interruptible wait: listed while the thread waits, so a signal meant
+ * for it wakes it with -EINTR.  Lives on the waiter's stack. */
+struct smarm__intr {
+	struct smarm__intr *next, **pprev;  /* [wl] on the waiters list */
+	struct smarm__actor *a;             /* the waiting thread */
+	uint64_t accept;                    /* signals that interrupt (handler runs) */
+	uint64_t waitset;                   /* signals it waits for (sigwait) */
+	int sig;                            /* the signal that woke it, 0: none */
+	int64_t when;                       /* when it was woken for it */
+	bool restart;                       /* its action had SA_RESTART then */
+};
+/* Park the calling green thread like smarm__park(deadline), listed as
+ * interruptible: a signal in `accept` whose handler will run (process- or
+ * thread-directed), or one in `waitset`, wakes it with -EINTR (w->sig says
+ * which).  Other results as smarm__park's.  accept is usually the thread's
+ * unblocked signals: ~smarm__self()->sigmask.  May switch. */
+intptr_t smarm__shim_park_intr(struct smarm__intr *w, int64_t deadline, uint64_t accept,
+			       uint64_t waitset);
+/* For a wait that parks inside other code (io.c's fd waits): list the
+ * caller as interruptible around it.  A signal that comes while it waits
+ * wakes it with -EINTR (smarm__wake), which the wait returns; intr_end says
+ * which signal (0: none), and intr_restarts whether the call should be
+ * restarted (SA_RESTART) or return EINTR.  A signal between intr_begin and the
+ * park itself only runs its handler (the wait is not cut short), as with a
+ * signal just before a native blocking call.  Only around a park whose
+ * caller treats any negative wake value as the end of its wait.  Never
+ * switch. */
+void smarm__shim_intr_begin(struct smarm__intr *w);
+int smarm__shim_intr_end(struct smarm__intr *w);
+/* Does signal sig's handler ask for SA_RESTART?  Never switches. */
+bool smarm__shim_sig_restarts(int sig);
+/* After intr_end: was the wait cut short by a signal whose action had
+ * SA_RESTART when it came (so the caller restarts its call)?  Never
+ * switches. */
+bool smarm__shim_intr_restarts(const struct smarm__intr *w);
+/* Thread start (after its TCB is in) with its creator's mask, and end.
+ * Never switch. */
+void smarm__sig_thread_start(uint64_t mask);
+void smarm__sig_thread_end(void);
+/* The process's signal mask when it started: main's.  Never switches. */
+uint64_t smarm__sig_initial_mask(void);
+/* Put our signalfd into the runtime's (current) epoll set.  Never switches. */
+void smarm__sig_register(void);
+/* A fork's child, on the forking thread: forget the other threads. */
+void smarm__sig_fork_child(void);
+/* thread.c: the pid of a pthread_t (0 if none). */
+smarm_pid_t smarm__shim_thread_pid(pthread_t t);
 
 /* ---- everywhere: unsupported calls fail loudly ---- */
 __attribute__((noreturn, cold)) void smarm__shim_unsupported(const char *fn);

@@ -448,7 +448,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 
 /* A forced SIGSYS that is blocked kills the process (the kernel resets it
  * to the default), so in strict mode SIGSYS is never blocked: not while
- * another signal's handler runs (sa_mask), not by sigprocmask. */
+ * another signal's handler runs (sa_mask), not by sigprocmask or
+ * pthread_sigmask (shim/signal.c strips it from every mask). */
 SMARM_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (mode != OFF && sig != SIGSYS && act && sigismember(&act->sa_mask, SIGSYS) == 1) {
@@ -465,20 +466,6 @@ SMARM_API int sigaction(int sig, const struct sigaction *act, struct sigaction *
 		prog_sys = *act;
 	smarm__unlock(&sys_lock);
 	return 0;
-}
-
-SMARM_API int sigprocmask(int how, const sigset_t *set, sigset_t *old)
-{
-	static int (*real)(int, const sigset_t *, sigset_t *);
-	sigset_t s;
-
-	if (!real)
-		real = (int (*)(int, const sigset_t *, sigset_t *))smarm__real("sigprocmask");
-	if (mode == OFF || !set || how == SIG_UNBLOCK || sigismember(set, SIGSYS) != 1)
-		return real(how, set, old);
-	s = *set;
-	sigdelset(&s, SIGSYS);
-	return real(how, &s, old);
 }
 
 SMARM_API sighandler_t signal(int sig, sighandler_t h)

@@ -147,31 +147,8 @@ SMARM_API pid_t fork(void)
 
 /* ---- the rest run on a pool thread -------------------------------------------- */
 
-struct system_job {
-	const char *cmd;
-	int result, err;
-};
-
-static void *system_run(void *p)
-{
-	struct system_job *j = p;
-	int (*real_system)(const char *) = (int (*)(const char *))REAL("system");
-
-	j->result = real_system(j->cmd);
-	j->err = errno;
-	return NULL;
-}
-
-SMARM_API int system(const char *cmd)
-{
-	struct system_job j = {.cmd = cmd};
-
-	if (!(smarm__strict_filtered() && smarm__shim_in_green()))
-		return ((int (*)(const char *))REAL("system"))(cmd);
-	smarm__strict_clean_call(system_run, &j);
-	errno = j.err;
-	return j.result;
-}
+/* system() is shim/proc.c's: it always runs on a pool thread, which never
+ * carries the filter. */
 
 struct popen_job {
 	const char *cmd, *type;

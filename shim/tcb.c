@@ -136,3 +136,36 @@ void smarm__tcb_free(void *tcb)
 {
 	deallocate_tls(tcb, true);
 }
+
+/* A fork's child (runtime/fork.c), on the forking green thread: glibc's
+ * fork made this thread's TCB its one thread (the list node at 0x2c0, the
+ * tid at 0x2d0 through CLONE_CHILD_SETTID).  Green TCBs stay off glibc's
+ * list, as in the parent.  The carrier's own TCB is the parent carrier's
+ * pthread, which the child's glibc has forgotten or cached for reuse: the
+ * kernel's rseq registration, still pointing into it, is dropped, and the
+ * child's carrier gets a new TCB that holds this OS thread's real tid (and
+ * the CLEARTID address, set_tid_address), while the green TCB gets a fake
+ * one again.  NULL if out of memory.  Never switches. */
+void *smarm__tcb_fork_child(void *old_carrier_tcb)
+{
+	char *g = tp(), *n;
+
+	if (list_ok) {
+		void **l = (void **)(g + TCB_LIST), **next = l[0], **prev = l[1];
+		next[1] = prev;
+		prev[0] = next;
+		l[0] = l[1] = l;
+	}
+	/* glibc 2.36 registers 32 bytes but exports __rseq_size 20: try both. */
+	if (&__rseq_size && __rseq_size && old_carrier_tcb &&
+	    syscall(SYS_rseq, (char *)old_carrier_tcb + __rseq_offset, __rseq_size,
+		    1 /* RSEQ_FLAG_UNREGISTER */, 0x53053053 /* glibc's RSEQ_SIG */) != 0)
+		syscall(SYS_rseq, (char *)old_carrier_tcb + __rseq_offset, 32, 1, 0x53053053);
+	if (!(n = smarm__tcb_new()))
+		return NULL;
+	if (tid_ok) {
+		*(int *)(n + TCB_TID) = (int)syscall(SYS_set_tid_address, n + TCB_TID);
+		*(int *)(g + TCB_TID) = 0x40000000 + (atomic_fetch_add(&next_tid, 1) & 0x3fffffff);
+	}
+	return n;
+}

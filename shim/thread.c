@@ -67,6 +67,7 @@ struct gthread {
 	struct kval *keys[NKBLOCKS]; /* [self] green values, lazily */
 	char name[16];              /* [self] pthread_setname_np; starts as the
 	                             * creator's, as Linux copies comm */
+	uint64_t sigmask;           /* [create] the creator's signal mask */
 };
 
 static __thread struct gthread *g_self;
@@ -133,13 +134,15 @@ static void run_key_dtors(struct gthread *g)
 static void thread_end(struct gthread *g)
 {
 	run_key_dtors(g);
+	smarm__sig_thread_end();
 	g_self = NULL;
 	smarm__tcb_leave(g->tcb);
 	g->tcb = NULL;
 }
 
-/* What every drop-in green thread does first, on its own stack. */
-static void thread_begin(struct gthread *g)
+/* What every drop-in green thread does first, on its own stack; mask:
+ * its signal mask (its creator's, as natively). */
+static void thread_begin(struct gthread *g, uint64_t mask)
 {
 	struct smarm__actor *a = smarm__self();
 
@@ -148,13 +151,14 @@ static void thread_begin(struct gthread *g)
 	g->stack_size = a->stack_size;
 	smarm__tcb_enter(g->tcb);
 	g_self = g;
+	smarm__sig_thread_start(mask);
 }
 
 static void *thread_start(void *p)
 {
 	struct gthread *g = p;
 
-	thread_begin(g);
+	thread_begin(g, g->sigmask);
 	smarm__shim_thread_exit(g->fn(g->arg));
 }
 
@@ -257,6 +261,7 @@ SMARM_API int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	g->arg = arg;
 	memcpy(g->name, ((struct gthread *)pthread_self())->name, sizeof g->name);
 	o.name = g->name; /* the actor's name too: dumps show it */
+	g->sigmask = smarm__self()->sigmask;
 	atomic_init(&g->refs, ds == PTHREAD_CREATE_DETACHED ? 1 : 2);
 	atomic_init(&g->detached, ds == PTHREAD_CREATE_DETACHED);
 	if (g_lo) {
@@ -369,6 +374,11 @@ SMARM_API pthread_t pthread_self(void)
 	return (pthread_t)(g ? g : &main_g);
 }
 
+smarm_pid_t smarm__shim_thread_pid(pthread_t t)
+{
+	return t ? ((struct gthread *)t)->pid : 0;
+}
+
 SMARM_API int pthread_equal(pthread_t a, pthread_t b)
 {
 	return a == b;
@@ -404,7 +414,7 @@ static void *main_start(void *p)
 		exit(127);
 	}
 	atomic_init(&main_g.refs, 1);
-	thread_begin(&main_g);
+	thread_begin(&main_g, smarm__sig_initial_mask());
 	/* Returning from main is exit(status), as __libc_start_main does. */
 	exit(m->fn(m->argc, m->argv, m->envp));
 }

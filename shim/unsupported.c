@@ -16,10 +16,6 @@ __attribute__((noreturn)) void smarm__shim_unsupported(const char *fn);
 		smarm__shim_unsupported(#name);                                \
 	}
 
-/* Signals to and masks of a green thread (issue 8's signal work). */
-UNSUPPORTED(pthread_kill)
-UNSUPPORTED(pthread_sigmask)
-UNSUPPORTED(pthread_sigqueue)
 /* Robust mutexes are refused at init, so nothing can need this. */
 UNSUPPORTED(pthread_mutex_consistent)
 UNSUPPORTED(pthread_mutex_consistent_np)

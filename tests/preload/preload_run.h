@@ -134,8 +134,8 @@ __attribute__((unused)) static void same_as_native(const char *prog, bool sort)
 		cr_expect_eq(p.status, n.status,
 			     "%s, %d carrier(s): wait status %#x, natively %#x; stderr:\n%s", prog,
 			     carriers, p.status, n.status, p.err);
-		cr_expect_str_eq(b, a, "%s, %d carrier(s): stdout differs; stderr:\n%s", prog,
-				 carriers, p.err);
+		cr_expect_str_eq(b, a, "%s, %d carrier(s): stdout differs:\n%s\nnatively:\n%s\n"
+				 "stderr:\n%s", prog, carriers, b, a, p.err);
 	}
 }
 

@@ -28,7 +28,7 @@ Test(preload, unsupported_call_fails_loudly)
 	cr_expect(WIFEXITED(n.status) && WEXITSTATUS(n.status) == 0);
 	cr_expect(WIFSIGNALED(p.status) && WTERMSIG(p.status) == SIGABRT,
 		  "status %#x", p.status);
-	cr_expect(strstr(p.err, "smarm: pthread_kill is not supported yet under the "
+	cr_expect(strstr(p.err, "smarm: sem_open is not supported yet under the "
 				"preload") != NULL, "stderr: %s", p.err);
 	cr_expect_str_eq(p.out, "");
 }
