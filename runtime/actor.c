@@ -307,10 +307,8 @@ static void copy_reason(char *dst, const char *src)
 /* The last steps of every end. */
 __attribute__((noreturn)) static void end_switch(struct smarm__actor *self)
 {
-	/* Only now: a sender pins us through the slot (smarm__pid_lock), and
-	 * after pid_exit no sender can reach the mailbox any more. */
-	if (self->mbox && smarm__mbox_free)
-		smarm__mbox_free(self);
+	/* smarm__pid_exit has freed the mailbox (under the slot lock, before
+	 * any joiner runs). */
 	smarm__sched_exit(self);
 }
 

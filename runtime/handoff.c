@@ -113,7 +113,7 @@ struct track {
 	int64_t cpu;     /* its thread's CPU time when first seen computing
 	                  * for a slice at that count; -1: not yet */
 };
-static struct track *trk;             /* [start] max_carriers entries */
+static struct track *trk;             /* [init] max_carriers entries */
 
 static struct {
 	_Atomic uint64_t handoffs, started, reused, exited, at_cap;
@@ -127,6 +127,7 @@ int smarm__handoff_init(int want)
 {
 	const char *s = getenv("SMARM_HANDOFF");
 	long dflt = want + DEFAULT_EXTRA;
+	int cap;
 
 	enabled = true;
 	if (s && *s) {
@@ -137,10 +138,21 @@ int smarm__handoff_init(int want)
 	}
 	if (dflt > MAX_RECORDS)
 		dflt = MAX_RECORDS;
+	free(trk);
+	trk = NULL;
 	if (!enabled)
 		return want;
-	return (int)smarm__env_long("SMARM_MAX_CARRIERS", dflt, want,
-				    want > MAX_RECORDS ? want : MAX_RECORDS);
+	cap = (int)smarm__env_long("SMARM_MAX_CARRIERS", dflt, want,
+				   want > MAX_RECORDS ? want : MAX_RECORDS);
+	/* Here, before any carrier runs an actor: one may fork at once, and
+	 * the child's monitor looks at trk (a fork before handoff_start once
+	 * left it NULL there). */
+	if (!(trk = calloc((size_t)cap, sizeof *trk))) {
+		smarm__msg("out of memory for the carrier hand-off: it is off");
+		enabled = false;
+		return want;
+	}
+	return cap;
 }
 
 /* A fork's child has one carrier thread (sched.c's fork reset made it
@@ -169,12 +181,8 @@ void smarm__handoff_start(void)
 	atomic_store(&st.peak, n); /* per run; the counters are per process */
 	atomic_store(&st.parked, 0);
 	atomic_store(&st.released, 0);
-	free(trk);
-	trk = enabled ? calloc(smarm__rt.max_carriers, sizeof *trk) : NULL;
-	if (enabled && !trk) {
-		smarm__msg("out of memory for the carrier hand-off: it is off");
-		enabled = false;
-	}
+	if (trk)
+		memset(trk, 0, (size_t)smarm__rt.max_carriers * sizeof *trk);
 }
 
 /* ---- spares --------------------------------------------------------------- */
@@ -302,7 +310,7 @@ void smarm__handoff_look(int64_t now, int64_t slice)
 	int n = atomic_load(&smarm__rt.nslots), work = -1;
 	int64_t skew = slice / 8;
 
-	if (atomic_load(&smarm__rt.stopping))
+	if (atomic_load(&smarm__rt.stopping) || !trk)
 		return;
 	for (int i = 0; i < n; i++) {
 		struct smarm__carrier *c = smarm__rt.carriers[i];

@@ -6,14 +6,14 @@
  * A mailbox is made on first use, by its owner's first receive or by the
  * first message sent to it, and installed with a CAS on a->mbox, so two
  * first users race harmlessly (the loser frees its copy).  It is freed by
- * smarm__mbox_free when the actor ends (actor.c calls it).
+ * smarm__mbox_free when the actor ends (pid.c's smarm__pid_exit calls it).
  *
  * A sender pins the target with smarm__pid_lock for the time it needs
  * a->mbox, which is what makes a send to an ending actor safe: either the
  * pin succeeds and the actor cannot finish exiting (and so cannot free its
  * mailbox) until the message is queued, or it fails and the send is -ESRCH.
- * This relies on actor.c calling smarm__mbox_free only once pid_lock can no
- * longer return the actor.
+ * This relies on smarm__pid_exit calling smarm__mbox_free under the slot
+ * lock, after it has made pid_lock unable to return the actor.
  *
  * Only the owner takes messages, so at most one party ever waits (the owner,
  * in smarm_recv); a sender wakes it after queuing, and the owner takes the

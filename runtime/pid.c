@@ -178,6 +178,12 @@ struct smarm__fate *smarm__pid_exit(struct smarm__actor *a, int how, void *value
 	smarm__lock(&s->lock);
 	smarm_assert(s->gen == pid_gen(a->pid) && (s->flags & LIVE));
 	s->actor = NULL;
+	/* The mailbox goes before a joiner can run: a sender posts only while
+	 * it holds this lock with s->actor set, so none is posting now and
+	 * none can start; and a joiner that ends the process next must not
+	 * find it still allocated (LeakSanitizer did, 1 run in ~15). */
+	if (a->mbox && smarm__mbox_free)
+		smarm__mbox_free(a);
 	f = a->fate;
 	a->fate = NULL;
 	if (s->flags & DETACHED) {
