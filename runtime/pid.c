@@ -411,16 +411,25 @@ size_t smarm__pid_used(void)
 	return atomic_load_explicit(&used, memory_order_relaxed);
 }
 
-int smarm__pid_name(smarm_pid_t pid, char *buf, size_t len)
+/* pid's slot, locked, if its actor is live (not only unjoined); NULL
+ * otherwise.  Never switches. */
+static struct smarm__slot *lookup_live(smarm_pid_t pid)
 {
 	struct smarm__slot *s = lookup(pid);
 
+	if (s && !(s->flags & LIVE)) {
+		smarm__unlock(&s->lock);
+		s = NULL;
+	}
+	return s;
+}
+
+int smarm__pid_name(smarm_pid_t pid, char *buf, size_t len)
+{
+	struct smarm__slot *s = lookup_live(pid);
+
 	if (!s)
 		return -ESRCH;
-	if (!(s->flags & LIVE)) {
-		smarm__unlock(&s->lock);
-		return -ESRCH;
-	}
 	snprintf(buf, len, "%s", s->actor->name);
 	smarm__unlock(&s->lock);
 	return 0;
@@ -470,14 +479,10 @@ smarm_pid_t smarm__pid_of_slot(const void *slot)
 
 int smarm__pid_set_name(smarm_pid_t pid, const char *name)
 {
-	struct smarm__slot *s = lookup(pid);
+	struct smarm__slot *s = lookup_live(pid);
 
 	if (!s)
 		return -ESRCH;
-	if (!(s->flags & LIVE)) {
-		smarm__unlock(&s->lock);
-		return -ESRCH;
-	}
 	strncpy(s->actor->name, name, sizeof s->actor->name - 1);
 	s->actor->name[sizeof s->actor->name - 1] = 0;
 	smarm__unlock(&s->lock);

@@ -31,17 +31,13 @@ void *smarm__real(const char *name)
 	return p;
 }
 
-/* Define smarm__real_<name>(params) forwarding to libc's <name>. */
+/* Define smarm__real_<name>(params) forwarding to libc's <name>, looked up
+ * once (SMARM_REAL_FN, shim.h). */
 #define REAL(ret, name, params, args)                                          \
+	SMARM_REAL_FN(ret, name, params)                                       \
 	ret smarm__real_##name params                                          \
 	{                                                                      \
-		static ret(*_Atomic fp) params;                                \
-		ret(*f) params = atomic_load_explicit(&fp, memory_order_relaxed); \
-		if (!f) {                                                      \
-			f = (ret(*) params)smarm__real(#name);                 \
-			atomic_store_explicit(&fp, f, memory_order_relaxed);   \
-		}                                                              \
-		return f args;                                                 \
+		return real_##name() args;                                     \
 	}
 
 REAL(int, pthread_create, (pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg),
