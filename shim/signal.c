@@ -757,8 +757,13 @@ SMARM_API int sigsuspend(const sigset_t *mask)
 	uint64_t old, n;
 	sigset_t ps;
 
+	bool cp, cancelled = false;
+
 	if (!smarm__shim_in_green())
 		return real_sigsuspend()(mask);
+	/* A cancellation point (a pending cancel acts here, before the mask
+	 * changes). */
+	cp = smarm__shim_cancel_begin();
 	a = smarm__self();
 	old = a->sigmask;
 	n = u64_of(mask) & ~UNBLOCKABLE;
@@ -770,6 +775,7 @@ SMARM_API int sigsuspend(const sigset_t *mask)
 			if ((p & 1) && interrupts(s)) {
 				set_mask(a, n);
 				set_mask(a, old);
+				smarm__shim_cancel_end(cp);
 				errno = EINTR;
 				return -1;
 			}
@@ -781,16 +787,25 @@ SMARM_API int sigsuspend(const sigset_t *mask)
 	counts(n, 1);
 	a->sigmask = n;
 	smarm__unlock(&wl);
+	/* Only a signal ends this wait, and one may come from outside the
+	 * process at any time: never a deadlock (deadlock.c). */
+	atomic_fetch_add(&smarm__outside_waiters, 1);
 	for (;;) {
 		intptr_t r = smarm__shim_park_intr(&w, -1, ~n, 0);
 		if (r == -EINTR)
 			break;
 		if (r == -ECANCELED) {
-			set_mask(a, old);
-			smarm__exit_point(a);
+			cancelled = true;
+			break;
 		}
 	}
+	atomic_fetch_sub(&smarm__outside_waiters, 1);
 	set_mask(a, old);
+	smarm__shim_cancel_end(cp);
+	if (cancelled) {
+		smarm__shim_testcancel(); /* a pthread_cancel: ends the thread */
+		smarm__exit_point(a);     /* asked to stop: end here */
+	}
 	errno = EINTR;
 	return -1;
 }

@@ -85,3 +85,24 @@ Test(pdump, main_joining_a_sleeping_thread_is_no_deadlock)
 {
 	same_as_native("join_sleeper", false);
 }
+
+/* pause() with no handler, alone and beside a sigwait(): every thread
+ * parked, yet not a deadlock — the SIGTERM from outside ends the program,
+ * as natively. */
+Test(pdump, no_deadlock_in_pause_or_sigwait)
+{
+	static char *variants[][2] = {{NULL}, {"sigwait", NULL}};
+
+	for (int v = 0; v < 2; v++) {
+		char *const *args = variants[v][0] ? variants[v] : NULL;
+		struct run n = run_with("pause_term", 0, NULL, args);
+		for (int c = 1; c <= 2; c++) {
+			struct run r = run_with("pause_term", c, NULL, args);
+			cr_expect_eq(r.status, n.status, "%s, %d carrier(s): status %#x, natively %#x: %s",
+				     args ? args[0] : "pause", c, r.status, n.status, r.err);
+			cr_expect_str_eq(r.out, n.out);
+			cr_expect(!strstr(r.err, "deadlock"), "%d carrier(s): %s", c, r.err);
+		}
+		cr_expect(WIFSIGNALED(n.status) && WTERMSIG(n.status) == SIGTERM);
+	}
+}
