@@ -71,7 +71,8 @@ LIBS     = -lpthread -ldl $(LIBMI)
 # same names).
 PRE_SO    := $(BUILD)/libsmarm_preload.so
 PRE_RUN   := $(BUILD)/smarm-run
-PRE_SHIM  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out shim/malloc.c,$(wildcard shim/*.c)))
+PRE_SHIM  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out shim/malloc.c,$(wildcard shim/*.c))) \
+             $(patsubst %.S,$(BUILD)/%.o,$(wildcard shim/*.S))
 PRE_OBJ   := $(patsubst $(BUILD)/%.o,$(BUILD)/preload/rt/%.o,$(RT_OBJ)) $(PRE_SHIM) \
              $(patsubst %.c,$(BUILD)/%.o,$(wildcard preload/*.c))
 PPROGS    := $(patsubst tests/preload/progs/%.c,$(BUILD)/tests/pprogs/%,$(wildcard tests/preload/progs/*.c))
@@ -95,6 +96,10 @@ $(BUILD)/runtime/%.o: runtime/%.S Makefile
 $(BUILD)/shim/%.o: shim/%.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(LIBCFLAGS) -fno-plt -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp
+	$(OBJCOPY) $(SMARM_TEXT) $@.tmp $@ && rm -f $@.tmp
+$(BUILD)/shim/%.o: shim/%.S Makefile
+	@mkdir -p $(@D)
+	$(CC) $(LIBCFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp
 	$(OBJCOPY) $(SMARM_TEXT) $@.tmp $@ && rm -f $@.tmp
 
 $(BUILD)/preload/%.o: preload/%.c Makefile

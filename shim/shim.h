@@ -62,6 +62,8 @@ int smarm__real_epoll_create1(int flags);
 int smarm__real_pipe2(int fds[2], int flags);
 int smarm__real_getaddrinfo(const char *node, const char *serv,
 			    const struct addrinfo *hints, struct addrinfo **res);
+/* The runtime's syscall() calls, renamed (real.syms): libc's (tid.c). */
+long smarm__real_syscall(long nr, long a, long b, long c, long d, long e, long f);
 /* Look a libc symbol up (RTLD_NEXT); aborts naming it if absent. */
 void *smarm__real(const char *name);
 /* Define `static ret (*real_<name>(void)) params`: libc's <name>, looked up
@@ -91,6 +93,9 @@ void smarm__tcb_enter(void *tcb);
  * give mimalloc its heap back, switch back to the carrier's TCB and free
  * tcb.  Never switches. */
 void smarm__tcb_leave(void *tcb);
+/* The id the calling thread's TCB carries (a green thread's is unique and
+ * fake: see tcb.c), or -1 if glibc's layout hid it.  Never switches. */
+int smarm__tcb_tid(void);
 /* Free a TCB that never ran.  Never switches. */
 void smarm__tcb_free(void *tcb);
 /* In a fork's child, on the forking green thread: a new TCB for the
@@ -263,6 +268,8 @@ __attribute__((noreturn, cold)) void smarm__shim_unsupported(const char *fn);
 /* Is the caller a drop-in green thread (as opposed to a carrier, the
  * monitor, a pool thread, or code running before main)?  Never switches. */
 bool smarm__shim_in_green(void);
+/* Is the caller main's green thread?  Never switches. */
+bool smarm__shim_is_main(void);
 /* abstime on clk -> relative ns from now (0 if passed). */
 int64_t smarm__shim_rel_ns(clockid_t clk, const struct timespec *abstime);
 

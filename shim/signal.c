@@ -218,9 +218,9 @@ static void send_self(struct smarm__actor *a, int s)
 		si.si_pid = getpid();
 		si.si_uid = getuid();
 		si.si_value = v;
-		syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), s, &si);
+		syscall(SYS_rt_tgsigqueueinfo, getpid(), smarm__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), s, &si);
 	} else {
-		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), s);
+		syscall(SYS_tgkill, getpid(), smarm__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), s);
 	}
 }
 
@@ -498,7 +498,7 @@ static int send_to(pthread_t t, int s, const union sigval *v)
 	 * bookkeeping on this thread. */
 	if (s && !v && t == pthread_self() &&
 	    !(self->sigmask & BIT(s))) {
-		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), s);
+		syscall(SYS_tgkill, getpid(), smarm__sys(SYS_gettid, 0, 0, 0, 0, 0, 0), s);
 		return 0;
 	}
 	if (!(pid = smarm__shim_thread_pid(t)) || !(a = smarm__pid_lock(pid, &slot)))

@@ -88,7 +88,7 @@ int smarm__tcb_init(void)
 	}
 	/* The tid offset is glibc-version specific: use it only if the
 	 * calling thread's TCB really holds its tid there. */
-	tid_ok = *(int *)(t + TCB_TID) == (int)syscall(SYS_gettid);
+	tid_ok = *(int *)(t + TCB_TID) == (int)smarm__sys(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	/* Likewise the thread-list node: a doubly linked node whose
 	 * neighbours point back at it. */
 	void **l = (void **)(t + TCB_LIST), **next = l[0], **prev = l[1];
@@ -115,6 +115,11 @@ void *smarm__tcb_new(void)
 	if (&__rseq_size && __rseq_size >= 8)
 		*(int32_t *)(n + __rseq_offset + 4) = -1;
 	return n;
+}
+
+int smarm__tcb_tid(void)
+{
+	return tid_ok ? *(int *)(tp() + TCB_TID) : -1;
 }
 
 void smarm__tcb_enter(void *tcb)

@@ -90,6 +90,12 @@ __attribute__((noipa)) static struct gthread *gself(void)
 	return g_self;
 }
 
+bool smarm__shim_is_main(void)
+{
+	struct gthread *g = gself();
+	return g && g->is_main;
+}
+
 static void gthread_unref(struct gthread *g)
 {
 	if (atomic_fetch_sub(&g->refs, 1) == 1 && !g->is_main)

@@ -146,3 +146,6 @@ Test(api, smarm_run_refuses_a_non_glibc_program)
 
 /* The fd wrappers' parks (read, poll, accept) are cancellation points. */
 Test(api, cancel_blocked_read_poll_accept) { same_as_native("cancel_io", false); }
+
+/* gettid() and syscall(SYS_gettid): an id per thread, main's = the pid. */
+Test(api, thread_ids_are_distinct) { same_as_native("tids", false); }
