@@ -651,6 +651,8 @@ static void quit_install(void)
 		return;
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
 		return;
+	fds[0] = smarm__fd_high(fds[0]);
+	fds[1] = smarm__fd_high(fds[1]);
 	/* The reader blocks: only the writer's end is non-blocking. */
 	fcntl(fds[0], F_SETFL, 0);
 	sigfillset(&all);
@@ -662,8 +664,8 @@ static void quit_install(void)
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &prev, NULL);
 	if (err) {
-		close(fds[0]);
-		close(fds[1]);
+		smarm__fd_close(fds[0]);
+		smarm__fd_close(fds[1]);
 		smarm__msg("cannot start the dump thread: SIGQUIT keeps its default");
 		return;
 	}

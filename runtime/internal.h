@@ -54,6 +54,13 @@ __attribute__((noreturn, cold)) void smarm__assert_fail(const char *what,
 /* Print "smarm: <message>\n" to stderr with one write(2): async-signal-safe
  * as long as the format only uses %s %d %u %ld %lu %zu %x %p. */
 __attribute__((format(printf, 1, 2))) void smarm__msg(const char *fmt, ...);
+/* Move a runtime-owned fd above the numbers a program uses (close-on-exec);
+ * returns the new fd, or fd itself if there is no room.  Never switches. */
+int smarm__fd_high(int fd);
+/* Is fd one of those (the shim's close wrappers spare them)?  And close one,
+ * forgetting it.  Never switch. */
+bool smarm__fd_owned(int fd);
+void smarm__fd_close(int fd);
 
 /* ---- lock.c: a small futex mutex for the runtime's own short critical
  * sections (never held across a switch).  Spins briefly, then sleeps. */

@@ -694,7 +694,7 @@ void smarm__monitor_bind(int i, unsigned long thread)
 	struct mon_slot *m = &mon.slot[i];
 
 	if (m->statfd >= 0)
-		close(m->statfd);
+		smarm__fd_close(m->statfd);
 	memset(m, 0, sizeof *m);
 	m->thread = (pthread_t)thread;
 	m->has_clock = pthread_getcpuclockid(m->thread, &m->clock) == 0;
@@ -706,7 +706,7 @@ void smarm__monitor_bind(int i, unsigned long thread)
 		char path[64];
 		snprintf(path, sizeof path, "/proc/self/task/%d/stat",
 			 (int)~(m->clock >> 3));
-		m->statfd = open(path, O_RDONLY | O_CLOEXEC);
+		m->statfd = smarm__fd_high(open(path, O_RDONLY | O_CLOEXEC));
 	}
 	if (mon.n < i + 1)
 		mon.n = i + 1;

@@ -1151,8 +1151,8 @@ int smarm__sched_init(const struct smarm_config *cfg)
 		if (!smarm__carrier_new(i))
 			goto nomem;
 	atomic_store(&smarm__rt.nslots, n);
-	smarm__rt.epfd = epoll_create1(EPOLL_CLOEXEC);
-	smarm__rt.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	smarm__rt.epfd = smarm__fd_high(epoll_create1(EPOLL_CLOEXEC));
+	smarm__rt.wakefd = smarm__fd_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (smarm__rt.epfd < 0 || smarm__rt.wakefd < 0 ||
 	    epoll_ctl(smarm__rt.epfd, EPOLL_CTL_ADD, smarm__rt.wakefd, &ev) < 0) {
 		int e = -errno;
@@ -1214,9 +1214,9 @@ void smarm__sched_fini(void)
 	atomic_store(&smarm__rt.nrecords, 0);
 	atomic_store(&smarm__rt.nslots, 0);
 	if (smarm__rt.epfd >= 0)
-		close(smarm__rt.epfd);
+		smarm__fd_close(smarm__rt.epfd);
 	if (smarm__rt.wakefd >= 0)
-		close(smarm__rt.wakefd);
+		smarm__fd_close(smarm__rt.wakefd);
 	smarm__rt.epfd = smarm__rt.wakefd = -1;
 	smarm__rt.gq_head = smarm__rt.gq_tail = NULL;
 	atomic_store(&smarm__rt.gq_len, 0);
@@ -1233,18 +1233,18 @@ int smarm__sched_fork_child(struct smarm__carrier *c, void *tcb)
 	int ep, wk;
 
 	/* The parent's epoll set is shared with it: ours must be new. */
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	wk = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ep = smarm__fd_high(epoll_create1(EPOLL_CLOEXEC));
+	wk = smarm__fd_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (ep < 0 || wk < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, wk, &ev) < 0) {
 		int e = -errno;
 		if (ep >= 0)
-			close(ep);
+			smarm__fd_close(ep);
 		if (wk >= 0)
-			close(wk);
+			smarm__fd_close(wk);
 		return e;
 	}
-	close(smarm__rt.epfd);
-	close(smarm__rt.wakefd);
+	smarm__fd_close(smarm__rt.epfd);
+	smarm__fd_close(smarm__rt.wakefd);
 	smarm__rt.epfd = ep;
 	smarm__rt.wakefd = wk;
 	smarm__rt.gq_lock = (smarm__lock_t)SMARM__LOCK_INIT;

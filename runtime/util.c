@@ -6,7 +6,9 @@
  * carriers never interleave.
  */
 #include <ctype.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -14,6 +16,54 @@
 #include <unistd.h>
 
 #include "internal.h"
+
+/* The runtime's long-lived fds live high, out of the program's way:
+ * programs expect open() to return the lowest free number, list their fds
+ * (a child checking what it inherited), or dup2 onto small numbers a shell
+ * script chose (`exec 3>file`), which would silently close ours.  Below
+ * 1024 (a program's select() never sees them, but keeping the fd table
+ * small matters) and below the descriptor limit. */
+/* Which fds below 1024 the runtime owns (smarm__fd_high set them):
+ * the shim's close, close_range and closefrom leave these alone. */
+static _Atomic uint64_t owned[16];
+
+bool smarm__fd_owned(int fd)
+{
+	return fd >= 0 && fd < 1024 &&
+	       (atomic_load_explicit(&owned[fd / 64], memory_order_relaxed) >> (fd % 64) & 1);
+}
+
+void smarm__fd_close(int fd)
+{
+	if (fd >= 0 && fd < 1024)
+		atomic_fetch_and(&owned[fd / 64], ~(1ull << (fd % 64)));
+	if (fd >= 0)
+		close(fd);
+}
+
+int smarm__fd_high(int fd)
+{
+	static int base;
+	struct rlimit rl;
+	int b = __atomic_load_n(&base, __ATOMIC_RELAXED), n;
+
+	if (fd < 0)
+		return fd;
+	if (!b) {
+		rlim_t lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+		if (lim > 1024)
+			lim = 1024;
+		b = lim >= 256 ? (int)lim - 64 : (int)lim / 2;
+		__atomic_store_n(&base, b, __ATOMIC_RELAXED);
+	}
+	if (fd >= b || (n = fcntl(fd, F_DUPFD_CLOEXEC, b)) < 0)
+		n = fd; /* no room up there: keep it where it is */
+	else
+		close(fd);
+	if (n < 1024)
+		atomic_fetch_or(&owned[n / 64], 1ull << (n % 64));
+	return n;
+}
 
 void smarm__msg(const char *fmt, ...)
 {

@@ -906,6 +906,12 @@ SMARM_API int close(int fd)
 {
 	int r;
 
+	if (smarm__fd_owned(fd)) {
+		/* The runtime's (util.c): not open, as far as the program can
+		 * tell (a loop closing every number up to a limit). */
+		errno = EBADF;
+		return -1;
+	}
 	if (!smarm__shim_in_green())
 		return REAL_FN(close)(fd);
 	r = smarm_close(fd);
@@ -950,20 +956,40 @@ SMARM_API int dup3(int oldfd, int newfd, int flags)
 	return (int)smarm__shim_ret(SYS(dup3, oldfd, newfd, flags));
 }
 
+/* close_range over [first, last] minus the runtime's own fds (util.c):
+ * a program's "close everything from 3 up" must not take the runtime's
+ * epoll set, eventfd or signalfd with it.  Raw system calls.  Never
+ * switches. */
+static long close_range_sparing(unsigned first, unsigned last, int flags)
+{
+	long r = 0;
+
+	for (unsigned fd = first; fd < 1024 && fd <= last; fd++) {
+		if (!smarm__fd_owned((int)fd))
+			continue;
+		if (fd > first && (r = SYS(close_range, first, fd - 1, flags)) < 0)
+			return r;
+		first = fd + 1;
+	}
+	return first <= last ? SYS(close_range, first, last, flags) : r;
+}
+
 SMARM_API int close_range(unsigned first, unsigned last, int flags)
 {
-	if (!smarm__shim_in_green())
-		return REAL_FN(close_range)(first, last, flags);
-	if (first <= last && !(flags & CLOSE_RANGE_CLOEXEC))
+	if (first <= last && !(flags & CLOSE_RANGE_CLOEXEC) && smarm__shim_in_green())
 		smarm__fd_forget_range(first, last);
-	return (int)smarm__shim_ret(SYS(close_range, first, last, flags));
+	if (first > last) /* the kernel's EINVAL */
+		return (int)smarm__shim_ret(SYS(close_range, first, last, flags));
+	return (int)smarm__shim_ret(close_range_sparing(first, last, flags));
 }
 
 SMARM_API void closefrom(int lowfd)
 {
-	if (smarm__shim_in_green() && lowfd >= 0)
+	if (lowfd < 0)
+		return;
+	if (smarm__shim_in_green())
 		smarm__fd_forget_range((unsigned)lowfd, ~0u);
-	REAL_FN(closefrom)(lowfd);
+	close_range_sparing((unsigned)lowfd, ~0u, 0);
 }
 
 /* stdio closes its fd inside libc, where no wrapper sees it. */

@@ -274,7 +274,7 @@ void smarm__sig_register(void)
 	if (sfd < 0) {
 		sigset_t s;
 		set_of(ALL & ~KEEP, &s);
-		sfd = signalfd(-1, &s, SFD_CLOEXEC | SFD_NONBLOCK);
+		sfd = smarm__fd_high(signalfd(-1, &s, SFD_CLOEXEC | SFD_NONBLOCK));
 	}
 	if (sfd >= 0 && smarm__rt.epfd >= 0 && sfd_epfd != smarm__rt.epfd &&
 	    epoll_ctl(smarm__rt.epfd, EPOLL_CTL_ADD, sfd, &ev) == 0)

@@ -43,3 +43,6 @@ Test(io, close_wakes_a_blocked_read)
 		cr_expect_str_eq(p.out, "read: -1 EBADF\n", "%d carrier(s)", carriers);
 	}
 }
+
+/* The runtime's own fds stay out of the program's numbers. */
+Test(io, runtime_fds_keep_out_of_the_programs_numbers) { same_as_native("fd_numbers", false); }
