@@ -71,6 +71,7 @@ static int64_t clock_ns(void)
 #define smarm__timer_next wheel_next
 #define smarm__timer_run wheel_run
 #define smarm__timer_fini wheel_fini
+#define smarm__timer_fork_child wheel_fork_child
 #define smarm__timer_poke bench_poke
 
 /* ---- lock hold times: both structures take their lock through these
