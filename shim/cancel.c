@@ -241,15 +241,11 @@ SMARM_API int pthread_cancel(pthread_t t)
 SMARM_API int pthread_setcancelstate(int state, int *old)
 {
 	struct smarm__shim_cancel *c = smarm__shim_cancel_self();
-	static int (*real)(int, int *);
 
 	if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
 		return EINVAL;
-	if (!c) {
-		if (!real)
-			real = (int (*)(int, int *))smarm__real("pthread_setcancelstate");
-		return real(state, old);
-	}
+	if (!c)
+		return REAL_FN(pthread_setcancelstate)(state, old);
 	if (old)
 		*old = c->disabled ? PTHREAD_CANCEL_DISABLE : PTHREAD_CANCEL_ENABLE;
 	c->disabled = state == PTHREAD_CANCEL_DISABLE;
@@ -261,15 +257,11 @@ SMARM_API int pthread_setcancelstate(int state, int *old)
 SMARM_API int pthread_setcanceltype(int type, int *old)
 {
 	struct smarm__shim_cancel *c = smarm__shim_cancel_self();
-	static int (*real)(int, int *);
 
 	if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
 		return EINVAL;
-	if (!c) {
-		if (!real)
-			real = (int (*)(int, int *))smarm__real("pthread_setcanceltype");
-		return real(type, old);
-	}
+	if (!c)
+		return REAL_FN(pthread_setcanceltype)(type, old);
 	if (old)
 		*old = c->async ? PTHREAD_CANCEL_ASYNCHRONOUS : PTHREAD_CANCEL_DEFERRED;
 	c->async = type == PTHREAD_CANCEL_ASYNCHRONOUS;
@@ -287,23 +279,13 @@ SMARM_API void pthread_testcancel(void)
  * Callers that are not green threads (constructors, before main) get
  * glibc's own. */
 
-#define REAL_OR(name, type, ...)                                               \
-	do {                                                                   \
-		static type real;                                              \
-		if (!real)                                                     \
-			real = (type)smarm__real(#name);                       \
-		real(__VA_ARGS__);                                             \
-	} while (0)
-
-typedef void (*ubuf_fn)(__pthread_unwind_buf_t *);
-
 SMARM_API void __pthread_register_cancel(__pthread_unwind_buf_t *b)
 {
 	struct smarm__shim_cancel *c = smarm__shim_cancel_self();
 	struct ubuf *u = (struct ubuf *)(void *)b;
 
 	if (!c) {
-		REAL_OR(__pthread_register_cancel, ubuf_fn, b);
+		REAL_FN(__pthread_register_cancel)(b);
 		return;
 	}
 	u->prev = c->top;
@@ -315,7 +297,7 @@ SMARM_API void __pthread_unregister_cancel(__pthread_unwind_buf_t *b)
 	struct smarm__shim_cancel *c = smarm__shim_cancel_self();
 
 	if (!c) {
-		REAL_OR(__pthread_unregister_cancel, ubuf_fn, b);
+		REAL_FN(__pthread_unregister_cancel)(b);
 		return;
 	}
 	c->top = ((struct ubuf *)(void *)b)->prev;
@@ -328,7 +310,7 @@ SMARM_API void __pthread_register_cancel_defer(__pthread_unwind_buf_t *b)
 	struct ubuf *u = (struct ubuf *)(void *)b;
 
 	if (!c) {
-		REAL_OR(__pthread_register_cancel_defer, ubuf_fn, b);
+		REAL_FN(__pthread_register_cancel_defer)(b);
 		return;
 	}
 	u->prev = c->top;
@@ -343,7 +325,7 @@ SMARM_API void __pthread_unregister_cancel_restore(__pthread_unwind_buf_t *b)
 	struct ubuf *u = (struct ubuf *)(void *)b;
 
 	if (!c) {
-		REAL_OR(__pthread_unregister_cancel_restore, ubuf_fn, b);
+		REAL_FN(__pthread_unregister_cancel_restore)(b);
 		return;
 	}
 	c->top = u->prev;
@@ -359,7 +341,7 @@ SMARM_API __attribute__((noreturn)) void __pthread_unwind_next(__pthread_unwind_
 	struct smarm__shim_cancel *c = smarm__shim_cancel_self();
 
 	if (!c) {
-		REAL_OR(__pthread_unwind_next, ubuf_fn, b);
+		REAL_FN(__pthread_unwind_next)(b);
 		abort();
 	}
 	unwind(c);
@@ -372,16 +354,13 @@ void _pthread_cleanup_push_defer(struct _pthread_cleanup_buffer *b, void (*fn)(v
 				 void *arg);
 void _pthread_cleanup_pop_restore(struct _pthread_cleanup_buffer *b, int execute);
 
-typedef void (*oldpush_fn)(struct _pthread_cleanup_buffer *, void (*)(void *), void *);
-typedef void (*oldpop_fn)(struct _pthread_cleanup_buffer *, int);
-
 SMARM_API void _pthread_cleanup_push(struct _pthread_cleanup_buffer *b, void (*fn)(void *),
 				     void *arg)
 {
 	struct smarm__shim_cancel *c = smarm__shim_cancel_self();
 
 	if (!c) {
-		REAL_OR(_pthread_cleanup_push, oldpush_fn, b, fn, arg);
+		REAL_FN(_pthread_cleanup_push)(b, fn, arg);
 		return;
 	}
 	b->__routine = fn;
@@ -395,7 +374,7 @@ SMARM_API void _pthread_cleanup_pop(struct _pthread_cleanup_buffer *b, int execu
 	struct smarm__shim_cancel *c = smarm__shim_cancel_self();
 
 	if (!c) {
-		REAL_OR(_pthread_cleanup_pop, oldpop_fn, b, execute);
+		REAL_FN(_pthread_cleanup_pop)(b, execute);
 		return;
 	}
 	c->old_top = b->__prev;
@@ -409,7 +388,7 @@ SMARM_API void _pthread_cleanup_push_defer(struct _pthread_cleanup_buffer *b,
 	struct smarm__shim_cancel *c = smarm__shim_cancel_self();
 
 	if (!c) {
-		REAL_OR(_pthread_cleanup_push_defer, oldpush_fn, b, fn, arg);
+		REAL_FN(_pthread_cleanup_push_defer)(b, fn, arg);
 		return;
 	}
 	_pthread_cleanup_push(b, fn, arg);
@@ -422,7 +401,7 @@ SMARM_API void _pthread_cleanup_pop_restore(struct _pthread_cleanup_buffer *b, i
 	struct smarm__shim_cancel *c = smarm__shim_cancel_self();
 
 	if (!c) {
-		REAL_OR(_pthread_cleanup_pop_restore, oldpop_fn, b, execute);
+		REAL_FN(_pthread_cleanup_pop_restore)(b, execute);
 		return;
 	}
 	c->old_top = b->__prev;

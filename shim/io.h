@@ -26,19 +26,6 @@ static inline long smarm__sys6(long n, long a, long b, long c, long d, long e, l
 	smarm__sys6(SYS_##n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 #define SYS(n, a, b, c) SYS6(n, a, b, c, 0, 0, 0)
 
-/* libc's definition of a function the shim wraps, looked up once
- * (RTLD_NEXT) and typed from libc's own prototype: REAL_FN(read)(fd, b, n). */
-#define REAL_FN(name)                                                          \
-	({                                                                     \
-		static __typeof__(name) *_Atomic fp_;                          \
-		__typeof__(name) *f_ = atomic_load_explicit(&fp_, memory_order_relaxed); \
-		if (!f_) {                                                     \
-			f_ = (__typeof__(name) *)smarm__real(#name);           \
-			atomic_store_explicit(&fp_, f_, memory_order_relaxed); \
-		}                                                              \
-		f_;                                                            \
-	})
-
 /* A system call's result as libc returns it: -1 with errno, or n. */
 static inline long smarm__shim_ret(long n)
 {

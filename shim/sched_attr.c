@@ -65,10 +65,8 @@ SMARM_API int pthread_setaffinity_np(pthread_t t, size_t n, const cpu_set_t *set
 
 SMARM_API int pthread_getschedparam(pthread_t t, int *policy, struct sched_param *p)
 {
-	typedef int (*fn)(pthread_t, int *, struct sched_param *);
-
 	if (!smarm__shim_in_green())
-		return ((fn)smarm__real("pthread_getschedparam"))(t, policy, p);
+		return REAL_FN(pthread_getschedparam)(t, policy, p);
 	*policy = SCHED_OTHER;
 	p->sched_priority = 0;
 	return 0;
@@ -76,10 +74,8 @@ SMARM_API int pthread_getschedparam(pthread_t t, int *policy, struct sched_param
 
 SMARM_API int pthread_setschedparam(pthread_t t, int policy, const struct sched_param *p)
 {
-	typedef int (*fn)(pthread_t, int, const struct sched_param *);
-
 	if (!smarm__shim_in_green())
-		return ((fn)smarm__real("pthread_setschedparam"))(t, policy, p);
+		return REAL_FN(pthread_setschedparam)(t, policy, p);
 	if (policy != SCHED_OTHER && policy != SCHED_FIFO && policy != SCHED_RR &&
 	    policy != SCHED_BATCH && policy != SCHED_IDLE)
 		return EINVAL;
@@ -90,10 +86,8 @@ SMARM_API int pthread_setschedparam(pthread_t t, int policy, const struct sched_
 
 SMARM_API int pthread_setschedprio(pthread_t t, int prio)
 {
-	typedef int (*fn)(pthread_t, int);
-
 	if (!smarm__shim_in_green())
-		return ((fn)smarm__real("pthread_setschedprio"))(t, prio);
+		return REAL_FN(pthread_setschedprio)(t, prio);
 	return prio == 0 ? 0 : EINVAL;
 }
 

@@ -66,6 +66,20 @@ int smarm__real_getaddrinfo(const char *node, const char *serv,
 long smarm__real_syscall(long nr, long a, long b, long c, long d, long e, long f);
 /* Look a libc symbol up (RTLD_NEXT); aborts naming it if absent. */
 void *smarm__real(const char *name);
+/* libc's definition of a function the shim wraps, looked up once per call
+ * site (RTLD_NEXT) and typed from libc's own prototype:
+ * REAL_FN(read)(fd, b, n).  The way to reach libc's version where its
+ * prototype is in scope; SMARM_REAL_FN below where it is not. */
+#define REAL_FN(name)                                                          \
+	({                                                                     \
+		static __typeof__(name) *_Atomic fp_;                          \
+		__typeof__(name) *f_ = atomic_load_explicit(&fp_, memory_order_relaxed); \
+		if (!f_) {                                                     \
+			f_ = (__typeof__(name) *)smarm__real(#name);           \
+			atomic_store_explicit(&fp_, f_, memory_order_relaxed); \
+		}                                                              \
+		f_;                                                            \
+	})
 /* Define `static ret (*real_<name>(void)) params`: libc's <name>, looked up
  * on first use and cached (a race looks it up twice, same value). */
 #define SMARM_REAL_FN(ret, name, params)                                       \

@@ -49,24 +49,6 @@
 
 #include "shim.h"
 
-/* libc's definition of name, looked up once per call site (dlsym is slow,
- * and the default mode calls straight through). */
-#define REAL(name)                                                            \
-	({                                                                    \
-		static void *_Atomic slot_;                                   \
-		real_cached(&slot_, name);                                    \
-	})
-static void *real_cached(void *_Atomic *slot, const char *name)
-{
-	void *f = atomic_load_explicit(slot, memory_order_relaxed);
-
-	if (!f) {
-		f = smarm__real(name);
-		atomic_store_explicit(slot, f, memory_order_relaxed);
-	}
-	return f;
-}
-
 struct clean_job {
 	void *(*fn)(void *);
 	void *arg;
@@ -108,7 +90,7 @@ struct fork_job {
 static void *fork_run(void *p)
 {
 	struct fork_job *j = p;
-	pid_t (*real_fork)(void) = (pid_t(*)(void))REAL("fork");
+	pid_t (*real_fork)(void) = REAL_FN(fork);
 	sigset_t old;
 
 	/* The green thread parks right after handing us the job; its stack
@@ -142,7 +124,7 @@ SMARM_API pid_t fork(void)
 {
 	if (smarm__strict_filtered() && smarm__shim_in_green())
 		return smarm__strict_fork();
-	return ((pid_t(*)(void))REAL("fork"))();
+	return REAL_FN(fork)();
 }
 
 /* ---- the rest run on a pool thread -------------------------------------------- */
@@ -159,8 +141,7 @@ struct popen_job {
 static void *popen_run(void *p)
 {
 	struct popen_job *j = p;
-	FILE *(*real_popen)(const char *, const char *) =
-		(FILE * (*)(const char *, const char *)) REAL("popen");
+	FILE *(*real_popen)(const char *, const char *) = REAL_FN(popen);
 
 	j->result = real_popen(j->cmd, j->type);
 	j->err = errno;
@@ -172,7 +153,7 @@ SMARM_API FILE *popen(const char *cmd, const char *type)
 	struct popen_job j = {.cmd = cmd, .type = type};
 
 	if (!(smarm__strict_filtered() && smarm__shim_in_green()))
-		return ((FILE * (*)(const char *, const char *)) REAL("popen"))(cmd, type);
+		return REAL_FN(popen)(cmd, type);
 	smarm__strict_clean_call(popen_run, &j);
 	errno = j.err;
 	return j.result;
@@ -214,13 +195,13 @@ static int spawn(void *fn, pid_t *pid, const char *path,
 SMARM_API int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	return spawn(REAL("posix_spawn"), pid, path, fa, attr, argv, envp);
+	return spawn((void *)REAL_FN(posix_spawn), pid, path, fa, attr, argv, envp);
 }
 
 SMARM_API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	return spawn(REAL("posix_spawnp"), pid, file, fa, attr, argv, envp);
+	return spawn((void *)REAL_FN(posix_spawnp), pid, file, fa, attr, argv, envp);
 }
 
 /* ---- threads glibc creates itself --------------------------------------------
@@ -264,22 +245,21 @@ static long clean_or_here(void *fn, long a0, long a1, long a2, long a3)
 SMARM_API int timer_create(clockid_t clk, struct sigevent *sev, timer_t *t)
 {
 	if (sev && sev->sigev_notify == SIGEV_THREAD)
-		return (int)clean_or_here(REAL("timer_create"), clk, (long)sev, (long)t, 0);
-	return ((int (*)(clockid_t, struct sigevent *, timer_t *))REAL("timer_create"))(
-		clk, sev, t);
+		return (int)clean_or_here((void *)REAL_FN(timer_create), clk, (long)sev, (long)t, 0);
+	return REAL_FN(timer_create)(clk, sev, t);
 }
 
 SMARM_API int mq_notify(int mq, const struct sigevent *sev)
 {
 	if (sev && sev->sigev_notify == SIGEV_THREAD)
-		return (int)clean_or_here(REAL("mq_notify"), mq, (long)sev, 0, 0);
-	return ((int (*)(int, const struct sigevent *))REAL("mq_notify"))(mq, sev);
+		return (int)clean_or_here((void *)REAL_FN(mq_notify), mq, (long)sev, 0, 0);
+	return REAL_FN(mq_notify)(mq, sev);
 }
 
 #define AIO1(name, cbtype)                                                           \
 	SMARM_API int name(struct cbtype *cb)                                          \
 	{                                                                              \
-		return (int)clean_or_here(REAL(#name), (long)cb, 0, 0, 0);              \
+		return (int)clean_or_here((void *)REAL_FN(name), (long)cb, 0, 0, 0);           \
 	}
 AIO1(aio_read, aiocb)
 AIO1(aio_write, aiocb)
@@ -288,23 +268,23 @@ AIO1(aio_write64, aiocb64)
 
 SMARM_API int aio_fsync(int op, struct aiocb *cb)
 {
-	return (int)clean_or_here(REAL("aio_fsync"), op, (long)cb, 0, 0);
+	return (int)clean_or_here((void *)REAL_FN(aio_fsync), op, (long)cb, 0, 0);
 }
 
 SMARM_API int aio_fsync64(int op, struct aiocb64 *cb)
 {
-	return (int)clean_or_here(REAL("aio_fsync64"), op, (long)cb, 0, 0);
+	return (int)clean_or_here((void *)REAL_FN(aio_fsync64), op, (long)cb, 0, 0);
 }
 
 SMARM_API int lio_listio(int mode, struct aiocb *const list[], int n, struct sigevent *sev)
 {
-	return (int)clean_or_here(REAL("lio_listio"), mode, (long)list, n, (long)sev);
+	return (int)clean_or_here((void *)REAL_FN(lio_listio), mode, (long)list, n, (long)sev);
 }
 
 SMARM_API int lio_listio64(int mode, struct aiocb64 *const list[], int n,
 			   struct sigevent *sev)
 {
-	return (int)clean_or_here(REAL("lio_listio64"), mode, (long)list, n, (long)sev);
+	return (int)clean_or_here((void *)REAL_FN(lio_listio64), mode, (long)list, n, (long)sev);
 }
 
 /* ---- exec: the new program must not inherit the filter ------------------------ */
@@ -346,9 +326,8 @@ static bool exec_here(void)
 SMARM_API int execve(const char *path, char *const argv[], char *const envp[])
 {
 	if (exec_here())
-		return ((int (*)(const char *, char *const[], char *const[]))REAL("execve"))(
-			path, argv, envp);
-	return exec_clean(REAL("execve"), path, argv, envp);
+		return REAL_FN(execve)(path, argv, envp);
+	return exec_clean((void *)REAL_FN(execve), path, argv, envp);
 }
 
 SMARM_API int execv(const char *path, char *const argv[])
@@ -359,9 +338,8 @@ SMARM_API int execv(const char *path, char *const argv[])
 SMARM_API int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	if (exec_here())
-		return ((int (*)(const char *, char *const[], char *const[]))REAL("execvpe"))(
-			file, argv, envp);
-	return exec_clean(REAL("execvpe"), file, argv, envp);
+		return REAL_FN(execvpe)(file, argv, envp);
+	return exec_clean((void *)REAL_FN(execvpe), file, argv, envp);
 }
 
 SMARM_API int execvp(const char *file, char *const argv[])
