@@ -70,7 +70,10 @@ struct gthread {
 	uint64_t sigmask;           /* [create] the creator's signal mask */
 };
 
-static __thread struct gthread *g_self;
+/* Initial-exec: libsmarm_preload.so is loaded at start-up, so its TLS is
+ * in every thread's static block (green TCBs too: tcb.c), and the check in
+ * front of every wrapper is one %fs-relative load, not __tls_get_addr. */
+static __thread struct gthread *g_self __attribute__((tls_model("initial-exec")));
 static struct gthread main_g = {.is_main = true};
 
 /* Key table: destructors and generations, indexed by glibc's key number. */
