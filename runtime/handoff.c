@@ -155,16 +155,23 @@ int smarm__handoff_init(int want)
 	return cap;
 }
 
+/* n carrier threads run, none parked or released, nothing tracked yet
+ * (per run; the event counters are per process).  Never switches. */
+static void track_reset(int n)
+{
+	atomic_store(&st.threads, n);
+	atomic_store(&st.peak, n);
+	atomic_store(&st.parked, 0);
+	atomic_store(&st.released, 0);
+	if (trk)
+		memset(trk, 0, (size_t)smarm__rt.max_carriers * sizeof *trk);
+}
+
 /* A fork's child has one carrier thread (sched.c's fork reset made it
  * record 0) and no monitor yet.  Never switches. */
 void smarm__handoff_fork_child(void)
 {
-	atomic_store(&st.threads, 1);
-	atomic_store(&st.peak, 1);
-	atomic_store(&st.parked, 0);
-	atomic_store(&st.released, 0);
-	if (trk)
-		memset(trk, 0, smarm__rt.max_carriers * sizeof *trk);
+	track_reset(1);
 }
 
 bool smarm__handoff_enabled(void)
@@ -177,12 +184,7 @@ void smarm__handoff_start(void)
 	int n = smarm__rt.ncarriers;
 
 	pthread_sigmask(SIG_BLOCK, NULL, &carrier_mask);
-	atomic_store(&st.threads, n);
-	atomic_store(&st.peak, n); /* per run; the counters are per process */
-	atomic_store(&st.parked, 0);
-	atomic_store(&st.released, 0);
-	if (trk)
-		memset(trk, 0, (size_t)smarm__rt.max_carriers * sizeof *trk);
+	track_reset(n);
 }
 
 /* ---- spares --------------------------------------------------------------- */
